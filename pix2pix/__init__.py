@@ -1,0 +1,19 @@
+"""sketch2photo: pix2pix for drawing faces. `from pix2pix import UNetGenerator, PatchDiscriminator, Translator`."""
+
+from pix2pix.networks import (
+    NLayerDiscriminator,
+    PatchDiscriminator,
+    PixelDiscriminator,
+    UNetGenerator,
+    init_weights,
+)
+from pix2pix.translate import Translator
+
+__all__ = [
+    "NLayerDiscriminator",
+    "PatchDiscriminator",
+    "PixelDiscriminator",
+    "Translator",
+    "UNetGenerator",
+    "init_weights",
+]

@@ -1,0 +1,89 @@
+"""`python -m pix2pix translate INPUT... -o OUT`: sketches (files or folders) in, photos (PNG) out."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def find_inputs(inputs: list[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """(file, output name relative to OUT) for every image given or inside a given folder; and problems."""
+    found, problems = [], []
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not files:
+                problems.append(f"{path}: the folder holds no images")
+            found += [(f, f.relative_to(path).with_suffix(".png")) for f in files]
+        elif path.is_file():
+            found.append((path, Path(path.name).with_suffix(".png")))
+        else:
+            problems.append(f"{path}: no such file or folder")
+    return found, problems
+
+
+def translate_files(args: argparse.Namespace) -> int:
+    from pix2pix.translate import Translator
+
+    files, problems = find_inputs(args.inputs)
+    for line in problems:
+        print(line, file=sys.stderr)
+    try:
+        translator = Translator(args.model, device=args.device)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    out = Path(args.output)
+    written = 0
+    for path, name in tqdm(files, desc="translating", unit="image", disable=len(files) < 2):
+        try:
+            photo = translator.translate(path, seed=args.seed)
+        except ValueError as err:
+            tqdm.write(f"{path}: {err}", file=sys.stderr)
+            problems.append(str(path))
+            continue
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        photo.save(target)
+        written += 1
+    print(f"wrote {written} photo(s) to {out}" + (f"; {len(problems)} problem(s)" if problems else ""))
+    return 1 if problems else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pix2pix", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    translate = commands.add_parser(
+        "translate",
+        help="turn sketches into photos",
+        description="Turn sketch images (files, or folders searched recursively) into PNG photos.",
+    )
+    translate.add_argument("inputs", nargs="+", metavar="INPUT", help="sketch files or folders")
+    translate.add_argument("-o", "--output", required=True, metavar="OUT", help="folder for the photos")
+    translate.add_argument(
+        "--model",
+        default=None,
+        metavar="DIR_OR_REPO",
+        help="model folder or Hub repo id (default: the bundled model in checkpoints/faces)",
+    )
+    translate.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
+    translate.add_argument(
+        "--seed", type=int, default=None, help="turn on dropout noise with this seed (default: deterministic)"
+    )
+    translate.set_defaults(run=translate_files)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

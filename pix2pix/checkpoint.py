@@ -1,0 +1,100 @@
+"""Finding and strictly loading saved generators: a local folder or a Hub repo, never a pickle."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+from torch import nn
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+
+
+def resolve_file(model_id: str | Path, filename: str, **hub_kwargs) -> Path:
+    """`filename` inside a local model folder, or downloaded (and cached) from the Hub repo `model_id`."""
+    folder = Path(model_id).expanduser()
+    if folder.is_dir():
+        path = folder / filename
+        if not path.is_file():
+            raise ValueError(
+                f"{folder} has no {filename}: a model folder holds config.json and model.safetensors "
+                "(as written by save_pretrained)."
+            )
+        return path
+    if folder.exists() or str(model_id).startswith((".", "/", "~")) or str(model_id).count("/") > 1:
+        raise ValueError(f"{model_id} is not a model folder (and not a Hub repo id like user/name).")
+    try:
+        return Path(hf_hub_download(repo_id=str(model_id), filename=filename, **hub_kwargs))
+    except LocalEntryNotFoundError as err:
+        raise ValueError(
+            f"{filename} of {model_id} is not in the local Hub cache and cannot be downloaded now "
+            "(offline, or HF_HUB_OFFLINE is set)."
+        ) from err
+    except (HfHubHTTPError, OSError) as err:
+        raise ValueError(f"Could not fetch {filename} from the Hub repo {model_id}: {err}") from err
+
+
+def read_config(path: Path, allowed: Mapping[str, object]) -> dict:
+    """config.json as constructor arguments; a key the constructor does not take is an error."""
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is not valid JSON: {err}") from err
+    if not isinstance(config, dict):
+        raise ValueError(f"{path} must hold a JSON object of constructor arguments.")
+    unknown = sorted(set(config) - set(allowed))
+    if unknown:
+        raise ValueError(f"{path} has keys the generator does not take: {', '.join(unknown)}.")
+    return config
+
+
+def load_strict(model: nn.Module, path: Path, state: dict[str, torch.Tensor] | None = None) -> None:
+    """Copy `state` (by default the safetensors file at `path`) into `model`, all keys and shapes equal.
+
+    Weights stored in another float dtype (fp16 to keep a shipped file small) are cast on the way in.
+    """
+    if state is None:
+        try:
+            state = load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as err:
+            raise ValueError(f"{path} is not a readable safetensors file: {err}") from err
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    misshapen = [
+        f"{k} {tuple(state[k].shape)} (model {tuple(v.shape)})"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
+    problems = [
+        f"{label}: {_first(keys)}"
+        for label, keys in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatch", misshapen))
+        if keys
+    ]
+    if problems:
+        raise ValueError(f"{path} does not match the model's architecture; " + "; ".join(problems) + ".")
+    model.load_state_dict(state, strict=True)
+
+
+def read_official_state(path: Path) -> dict[str, torch.Tensor]:
+    """A state dict saved by the official pix2pix code, read without running any pickled code."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, OSError, EOFError) as err:
+        raise ValueError(f"{path} is not a plain PyTorch state dict (refused to unpickle it): {err}") from err
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path} does not hold a state dict of tensors.")
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def _first(keys: list[str], n: int = 6) -> str:
+    shown = ", ".join(keys[:n])
+    return shown if len(keys) <= n else f"{shown} and {len(keys) - n} more"

@@ -1,0 +1,265 @@
+"""The pix2pix networks: a U-Net generator and PatchGAN discriminators (Isola et al., CVPR 2017).
+
+The layer layout follows the official implementation (junyanz/pytorch-CycleGAN-and-pix2pix) exactly,
+down to the module nesting, so a legacy `latest_net_G.pth` maps onto our state dict key for key.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from pathlib import Path
+
+import torch
+from huggingface_hub import PyTorchModelHubMixin
+from safetensors.torch import save_file
+from torch import nn
+
+from pix2pix.checkpoint import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    load_strict,
+    read_config,
+    read_official_state,
+    resolve_file,
+)
+
+NORMS = ("batch", "instance", "none")
+INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
+
+
+def norm_layer(norm: str) -> type[nn.Module] | functools.partial:
+    """batch: learned affine + running stats; instance: neither (as the official code)."""
+    if norm == "batch":
+        return functools.partial(nn.BatchNorm2d, affine=True, track_running_stats=True)
+    if norm == "instance":
+        return functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
+    if norm == "none":
+        return lambda channels: nn.Identity()
+    raise ValueError(f"Unknown norm {norm!r}: choose one of {', '.join(NORMS)}.")
+
+
+class UNetBlock(nn.Module):
+    """One level of the U-Net: down-sample, the inner levels, up-sample, then concat the skip.
+
+    The outermost level has no skip (it returns the photo); the innermost has no inner levels.
+    """
+
+    def __init__(
+        self,
+        outer: int,
+        inner: int,
+        in_channels: int | None = None,
+        submodule: nn.Module | None = None,
+        outermost: bool = False,
+        norm: str = "batch",
+        dropout: bool = False,
+    ):
+        super().__init__()
+        self.outermost = outermost
+        innermost = submodule is None
+        Norm = norm_layer(norm)
+        bias = norm != "batch"  # batch norm's shift makes a conv bias redundant
+        in_channels = outer if in_channels is None else in_channels
+        down_conv = nn.Conv2d(in_channels, inner, kernel_size=4, stride=2, padding=1, bias=bias)
+        down_relu = nn.LeakyReLU(0.2, True)
+        up_relu = nn.ReLU(True)
+        if outermost:
+            up_conv = nn.ConvTranspose2d(inner * 2, outer, kernel_size=4, stride=2, padding=1)
+            layers = [down_conv, submodule, up_relu, up_conv, nn.Tanh()]
+        elif innermost:
+            up_conv = nn.ConvTranspose2d(inner, outer, kernel_size=4, stride=2, padding=1, bias=bias)
+            layers = [down_relu, down_conv, up_relu, up_conv, Norm(outer)]
+        else:
+            up_conv = nn.ConvTranspose2d(inner * 2, outer, kernel_size=4, stride=2, padding=1, bias=bias)
+            layers = [down_relu, down_conv, Norm(inner), submodule, up_relu, up_conv, Norm(outer)]
+            if dropout:
+                layers.append(nn.Dropout(0.5))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.outermost:
+            return self.model(x)
+        return torch.cat([x, self.model(x)], 1)
+
+
+class UNetGenerator(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="sketch2photo",
+    tags=["pix2pix", "image-to-image", "sketch-to-photo"],
+    repo_url="https://github.com/sketch2photo/sketch2photo",
+    license="mit",
+):
+    """The pix2pix U-Net: `num_downs` halvings, so an image of 2**num_downs pixels reaches 1x1.
+
+    num_downs=8 is the paper's unet_256 and 7 its unet_128. The `num_downs - 5` levels next to the
+    bottleneck carry dropout(0.5), the paper's only source of noise (three of them for unet_256).
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        out_channels: int = 3,
+        ngf: int = 64,
+        num_downs: int = 8,
+        norm: str = "batch",
+        dropout: bool = True,
+    ):
+        super().__init__()
+        if num_downs < 5:
+            raise ValueError(f"num_downs must be at least 5 (got {num_downs}).")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.ngf, self.num_downs = ngf, num_downs
+        block = UNetBlock(ngf * 8, ngf * 8, norm=norm)
+        for _ in range(num_downs - 5):
+            block = UNetBlock(ngf * 8, ngf * 8, submodule=block, norm=norm, dropout=dropout)
+        block = UNetBlock(ngf * 4, ngf * 8, submodule=block, norm=norm)
+        block = UNetBlock(ngf * 2, ngf * 4, submodule=block, norm=norm)
+        block = UNetBlock(ngf, ngf * 2, submodule=block, norm=norm)
+        self.model = UNetBlock(
+            out_channels, ngf, in_channels=in_channels, submodule=block, outermost=True, norm=norm
+        )
+
+    @property
+    def image_size(self) -> int:
+        """The resolution the generator was built for (it runs on any multiple of 2**num_downs)."""
+        return 2**self.num_downs
+
+    def forward(self, sketch: torch.Tensor) -> torch.Tensor:
+        return self.model(sketch)
+
+    def _save_pretrained(self, save_directory: Path) -> None:
+        """Weights leave in the dtype they have in memory (half() first to ship a small file)."""
+        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
+        save_file(state, str(Path(save_directory) / WEIGHTS_NAME), metadata={"format": "pt"})
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | Path,
+        *,
+        revision: str | None = None,
+        token: str | bool | None = None,
+        cache_dir: str | Path | None = None,
+        force_download: bool = False,
+        local_files_only: bool = False,
+        map_location: str | torch.device = "cpu",
+        **overrides,
+    ) -> UNetGenerator:
+        """A local model folder or a Hub repo id -> generator, loaded strictly and without pickle.
+
+        The mixin's own loader is neither: it skips a missing config.json, ignores unknown config
+        keys, loads non-strictly and falls back to pickled weights. Here config.json must exist and
+        hold only constructor arguments (`overrides` replace some), and the weights must match the
+        built model key for key and shape for shape; anything else is a ValueError naming keys and file.
+        """
+        where = dict(
+            revision=revision,
+            token=token,
+            cache_dir=cache_dir,
+            force_download=force_download,
+            local_files_only=local_files_only,
+        )
+        model_id = str(pretrained_model_name_or_path)
+        config_path = resolve_file(model_id, CONFIG_NAME, **where)
+        config = read_config(config_path, allowed=inspect.signature(cls).parameters)
+        config.update(overrides)
+        try:
+            model = cls(**config)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{config_path} does not describe a UNetGenerator: {err}") from err
+        load_strict(model, resolve_file(model_id, WEIGHTS_NAME, **where))
+        model._hub_mixin_config = config  # what save_pretrained and push_to_hub write back
+        return model.to(map_location)
+
+    @classmethod
+    def from_official(cls, path: str | Path, **config) -> UNetGenerator:
+        """Load a `latest_net_G.pth` saved by the official pix2pix code (junyanz/pytorch-CycleGAN-and-pix2pix).
+
+        The file is a pickle, so it is read with `torch.load(weights_only=True)`, which refuses code.
+        Pass the architecture it was trained with: the official unet_256 on facades is
+        `UNetGenerator.from_official(path, in_channels=3, out_channels=3)`.
+        """
+        model = cls(**config)
+        state = read_official_state(Path(path))
+        # Old official checkpoints carry instance-norm statistics that the layer no longer keeps;
+        # the official loader drops them too (its __patch_instance_norm_state_dict).
+        stats = ("running_mean", "running_var", "num_batches_tracked")
+        known = model.state_dict()
+        state = {k: v for k, v in state.items() if k in known or not k.endswith(stats)}
+        load_strict(model, Path(path), state=state)
+        return model
+
+
+class NLayerDiscriminator(nn.Module):
+    """PatchGAN: judges overlapping patches; n_layers=3 sees 70x70 patches (the paper's choice)."""
+
+    def __init__(self, in_channels: int = 6, ndf: int = 64, n_layers: int = 3, norm: str = "batch"):
+        super().__init__()
+        Norm = norm_layer(norm)
+        bias = norm != "batch"
+        layers: list[nn.Module] = [
+            nn.Conv2d(in_channels, ndf, kernel_size=4, stride=2, padding=1),
+            nn.LeakyReLU(0.2, True),
+        ]
+        mult = 1
+        for n in range(1, n_layers + 1):
+            prev, mult = mult, min(2**n, 8)
+            stride = 2 if n < n_layers else 1  # the last hidden layer keeps the resolution
+            layers += [
+                nn.Conv2d(ndf * prev, ndf * mult, kernel_size=4, stride=stride, padding=1, bias=bias),
+                Norm(ndf * mult),
+                nn.LeakyReLU(0.2, True),
+            ]
+        layers.append(nn.Conv2d(ndf * mult, 1, kernel_size=4, stride=1, padding=1))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, pair: torch.Tensor) -> torch.Tensor:
+        return self.model(pair)
+
+
+PatchDiscriminator = NLayerDiscriminator
+
+
+class PixelDiscriminator(nn.Module):
+    """1x1 PatchGAN ("pixelGAN"): judges each pixel on its own; pushes colour, not structure."""
+
+    def __init__(self, in_channels: int = 6, ndf: int = 64, norm: str = "batch"):
+        super().__init__()
+        bias = norm != "batch"
+        self.model = nn.Sequential(
+            nn.Conv2d(in_channels, ndf, kernel_size=1),
+            nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf, ndf * 2, kernel_size=1, bias=bias),
+            norm_layer(norm)(ndf * 2),
+            nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf * 2, 1, kernel_size=1, bias=bias),
+        )
+
+    def forward(self, pair: torch.Tensor) -> torch.Tensor:
+        return self.model(pair)
+
+
+def init_weights(net: nn.Module, init_type: str = "normal", gain: float = 0.02) -> nn.Module:
+    """The paper's init: conv weights N(0, gain), norm weights N(1, gain), biases 0."""
+    if init_type not in INIT_TYPES:
+        raise ValueError(f"Unknown init {init_type!r}: choose one of {', '.join(INIT_TYPES)}.")
+
+    def init(m: nn.Module) -> None:
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
+            if init_type == "normal":
+                nn.init.normal_(m.weight, 0.0, gain)
+            elif init_type == "xavier":
+                nn.init.xavier_normal_(m.weight, gain=gain)
+            elif init_type == "kaiming":
+                nn.init.kaiming_normal_(m.weight, a=0, mode="fan_in")
+            else:
+                nn.init.orthogonal_(m.weight, gain=gain)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, gain)
+            nn.init.zeros_(m.bias)
+
+    return net.apply(init)

@@ -1,0 +1,50 @@
+"""Shared fixtures: the local data folder and small generators made here (nothing is downloaded)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from pix2pix.networks import UNetGenerator
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The folder holding data/ and metrics/ (../shared beside the checkout on the project's machines)."""
+    candidates = [os.environ.get("SKETCH2PHOTO_SHARED"), REPO.parent / "shared", Path("/work/shared")]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "data").is_dir() and (Path(candidate) / "metrics").is_dir():
+            return Path(candidate)
+    pytest.fail("No shared data folder: set SKETCH2PHOTO_SHARED to the folder holding data/ and metrics/.")
+
+
+def calibrated_generator(ngf: int = 8, num_downs: int = 8, seed: int = 0) -> UNetGenerator:
+    """A random generator whose batch-norm statistics were measured on random sketches.
+
+    Fresh running statistics (mean 0, var 1) shrink every activation towards zero and the photo to flat
+    grey, which would make any comparison of two paths pass trivially; measured ones do not.
+    """
+    torch.manual_seed(seed)
+    generator = UNetGenerator(in_channels=1, out_channels=3, ngf=ngf, num_downs=num_downs)
+    for m in generator.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = None  # cumulative average over the calibration batches
+    size = 2**num_downs
+    generator.train()
+    with torch.no_grad():
+        for _ in range(4):
+            generator(torch.rand(4, 1, size, size) * 2 - 1)
+    return generator.eval()
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> Path:
+    """A small 256x256 generator saved with save_pretrained, as a user's model folder would be."""
+    folder = tmp_path_factory.mktemp("model")
+    calibrated_generator().save_pretrained(folder)
+    return folder

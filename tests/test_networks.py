@@ -1,0 +1,69 @@
+import pytest
+import torch
+
+from pix2pix import PatchDiscriminator, PixelDiscriminator, UNetGenerator, init_weights
+
+
+def count(net: torch.nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
+
+
+def test_paper_parameter_counts():
+    assert count(UNetGenerator(in_channels=3, out_channels=3, ngf=64, num_downs=8)) == 54_413_955
+    assert count(PatchDiscriminator(in_channels=6, ndf=64, n_layers=3)) == 2_768_705
+
+
+@pytest.mark.parametrize("num_downs", [6, 7, 8])
+@pytest.mark.parametrize("in_channels", [1, 3])
+def test_generator_shapes(num_downs, in_channels):
+    size = 2**num_downs
+    generator = UNetGenerator(in_channels=in_channels, out_channels=3, ngf=8, num_downs=num_downs)
+    photo = generator(torch.randn(2, in_channels, size, size))
+    assert photo.shape == (2, 3, size, size)
+    assert photo.abs().max() <= 1  # tanh output
+    assert generator.image_size == size
+
+
+def test_dropout_sits_in_the_innermost_levels():
+    """The paper's noise: dropout in num_downs - 5 decoder levels (three for unet_256)."""
+    for num_downs, expected in [(8, 3), (7, 2), (6, 1)]:
+        generator = UNetGenerator(num_downs=num_downs, ngf=4)
+        assert sum(isinstance(m, torch.nn.Dropout) for m in generator.modules()) == expected
+    assert not any(isinstance(m, torch.nn.Dropout) for m in UNetGenerator(ngf=4, dropout=False).modules())
+
+
+@pytest.mark.parametrize("norm", ["batch", "instance", "none"])
+def test_norms(norm):
+    generator = UNetGenerator(ngf=4, num_downs=6, norm=norm).eval()
+    kinds = {type(m).__name__ for m in generator.modules()}
+    assert ("BatchNorm2d" in kinds) == (norm == "batch")
+    assert ("InstanceNorm2d" in kinds) == (norm == "instance")
+    assert generator(torch.randn(1, 1, 64, 64)).shape == (1, 3, 64, 64)
+
+
+def test_unknown_norm_and_depth_are_refused():
+    with pytest.raises(ValueError, match="norm"):
+        UNetGenerator(norm="group")
+    with pytest.raises(ValueError, match="num_downs"):
+        UNetGenerator(num_downs=4)
+
+
+def test_discriminators_judge_pairs():
+    pair = torch.randn(2, 4, 256, 256)  # grey sketch + RGB photo
+    assert PatchDiscriminator(in_channels=4, ndf=8)(pair).shape == (2, 1, 30, 30)  # 70x70 patches
+    assert PatchDiscriminator(in_channels=4, ndf=8, n_layers=1)(pair).shape == (2, 1, 126, 126)
+    assert PixelDiscriminator(in_channels=4, ndf=8)(pair).shape == (2, 1, 256, 256)
+
+
+@pytest.mark.parametrize("init_type", ["normal", "xavier", "kaiming", "orthogonal"])
+def test_init_weights(init_type):
+    torch.manual_seed(0)
+    net = init_weights(PatchDiscriminator(ndf=8), init_type)
+    first = net.model[0]
+    assert first.bias.abs().max() == 0
+    std = first.weight.std().item()
+    if init_type == "normal":
+        assert std == pytest.approx(0.02, rel=0.1)
+    assert std > 0
+    with pytest.raises(ValueError, match="init"):
+        init_weights(net, "uniform")
