@@ -17,7 +17,9 @@ def find_inputs(inputs: list[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            files = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
             if not files:
                 problems.append(f"{path}: the folder holds no images")
             found += [(f, f.relative_to(path).with_suffix(".png")) for f in files]
@@ -52,7 +54,9 @@ def translate_files(args: argparse.Namespace) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         photo.save(target)
         written += 1
-    print(f"wrote {written} photo(s) to {out}" + (f"; {len(problems)} problem(s)" if problems else ""))
+    print(
+        f"wrote {written} photo(s) to {out}" + (f"; {len(problems)} problem(s)" if problems else "")
+    )
     return 1 if problems else 0
 
 
@@ -65,16 +69,23 @@ def build_parser() -> argparse.ArgumentParser:
         description="Turn sketch images (files, or folders searched recursively) into PNG photos.",
     )
     translate.add_argument("inputs", nargs="+", metavar="INPUT", help="sketch files or folders")
-    translate.add_argument("-o", "--output", required=True, metavar="OUT", help="folder for the photos")
+    translate.add_argument(
+        "-o", "--output", required=True, metavar="OUT", help="folder for the photos"
+    )
     translate.add_argument(
         "--model",
         default=None,
         metavar="DIR_OR_REPO",
         help="model folder or Hub repo id (default: the bundled model in checkpoints/faces)",
     )
-    translate.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
     translate.add_argument(
-        "--seed", type=int, default=None, help="turn on dropout noise with this seed (default: deterministic)"
+        "--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)"
+    )
+    translate.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="turn on dropout noise with this seed (default: deterministic)",
     )
     translate.set_defaults(run=translate_files)
     return parser

@@ -30,7 +30,9 @@ def resolve_file(model_id: str | Path, filename: str, **hub_kwargs) -> Path:
             )
         return path
     if folder.exists() or str(model_id).startswith((".", "/", "~")) or str(model_id).count("/") > 1:
-        raise ValueError(f"{model_id} is not a model folder (and not a Hub repo id like user/name).")
+        raise ValueError(
+            f"{model_id} is not a model folder (and not a Hub repo id like user/name)."
+        )
     try:
         return Path(hf_hub_download(repo_id=str(model_id), filename=filename, **hub_kwargs))
     except LocalEntryNotFoundError as err:
@@ -76,11 +78,17 @@ def load_strict(model: nn.Module, path: Path, state: dict[str, torch.Tensor] | N
     ]
     problems = [
         f"{label}: {_first(keys)}"
-        for label, keys in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatch", misshapen))
+        for label, keys in (
+            ("missing keys", missing),
+            ("unexpected keys", unexpected),
+            ("shape mismatch", misshapen),
+        )
         if keys
     ]
     if problems:
-        raise ValueError(f"{path} does not match the model's architecture; " + "; ".join(problems) + ".")
+        raise ValueError(
+            f"{path} does not match the model's architecture; " + "; ".join(problems) + "."
+        )
     model.load_state_dict(state, strict=True)
 
 
@@ -89,7 +97,9 @@ def read_official_state(path: Path) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, OSError, EOFError) as err:
-        raise ValueError(f"{path} is not a plain PyTorch state dict (refused to unpickle it): {err}") from err
+        raise ValueError(
+            f"{path} is not a plain PyTorch state dict (refused to unpickle it): {err}"
+        ) from err
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"{path} does not hold a state dict of tensors.")
     return {k.removeprefix("module."): v for k, v in state.items()}

@@ -68,10 +68,14 @@ class UNetBlock(nn.Module):
             up_conv = nn.ConvTranspose2d(inner * 2, outer, kernel_size=4, stride=2, padding=1)
             layers = [down_conv, submodule, up_relu, up_conv, nn.Tanh()]
         elif innermost:
-            up_conv = nn.ConvTranspose2d(inner, outer, kernel_size=4, stride=2, padding=1, bias=bias)
+            up_conv = nn.ConvTranspose2d(
+                inner, outer, kernel_size=4, stride=2, padding=1, bias=bias
+            )
             layers = [down_relu, down_conv, up_relu, up_conv, Norm(outer)]
         else:
-            up_conv = nn.ConvTranspose2d(inner * 2, outer, kernel_size=4, stride=2, padding=1, bias=bias)
+            up_conv = nn.ConvTranspose2d(
+                inner * 2, outer, kernel_size=4, stride=2, padding=1, bias=bias
+            )
             layers = [down_relu, down_conv, Norm(inner), submodule, up_relu, up_conv, Norm(outer)]
             if dropout:
                 layers.append(nn.Dropout(0.5))
@@ -88,7 +92,8 @@ class UNetGenerator(
     PyTorchModelHubMixin,
     library_name="sketch2photo",
     tags=["pix2pix", "image-to-image", "sketch-to-photo"],
-    repo_url="https://github.com/sketch2photo/sketch2photo",
+    paper_url="https://arxiv.org/abs/1611.07004",
+    pipeline_tag="image-to-image",
     license="mit",
 ):
     """The pix2pix U-Net: `num_downs` halvings, so an image of 2**num_downs pixels reaches 1x1.
@@ -208,7 +213,9 @@ class NLayerDiscriminator(nn.Module):
             prev, mult = mult, min(2**n, 8)
             stride = 2 if n < n_layers else 1  # the last hidden layer keeps the resolution
             layers += [
-                nn.Conv2d(ndf * prev, ndf * mult, kernel_size=4, stride=stride, padding=1, bias=bias),
+                nn.Conv2d(
+                    ndf * prev, ndf * mult, kernel_size=4, stride=stride, padding=1, bias=bias
+                ),
                 Norm(ndf * mult),
                 nn.LeakyReLU(0.2, True),
             ]

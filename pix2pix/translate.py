@@ -103,16 +103,15 @@ class Translator:
         batch = torch.cat([tensor for tensor, _ in prepared])
         with self._lock:
             output = self.run(batch, seed)
-        return [to_photo(out, placement) for out, (_, placement) in zip(output, prepared, strict=True)]
+        return [
+            to_photo(out, placement) for out, (_, placement) in zip(output, prepared, strict=True)
+        ]
 
     @torch.inference_mode()
     def run(self, sketches: torch.Tensor, seed: int | None = None) -> torch.Tensor:
         """The raw generator call: (N, C, S, S) in [-1, 1] -> float32 photos on the CPU."""
         x = sketches.to(self.device, self.dtype).contiguous(memory_format=self.memory_format)
-        if seed is None:
-            y = self._forward(x)
-        else:
-            y = self._noisy_forward(x, seed)
+        y = self._forward(x) if seed is None else self._noisy_forward(x, seed)
         return y.float().cpu()
 
     def _noisy_forward(self, x: torch.Tensor, seed: int) -> torch.Tensor:

@@ -16,11 +16,21 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The folder holding data/ and metrics/ (../shared beside the checkout on the project's machines)."""
-    candidates = [os.environ.get("SKETCH2PHOTO_SHARED"), REPO.parent / "shared", Path("/work/shared")]
+    candidates = [
+        os.environ.get("SKETCH2PHOTO_SHARED"),
+        REPO.parent / "shared",
+        Path("/work/shared"),
+    ]
     for candidate in candidates:
-        if candidate and (Path(candidate) / "data").is_dir() and (Path(candidate) / "metrics").is_dir():
+        if (
+            candidate
+            and (Path(candidate) / "data").is_dir()
+            and (Path(candidate) / "metrics").is_dir()
+        ):
             return Path(candidate)
-    pytest.fail("No shared data folder: set SKETCH2PHOTO_SHARED to the folder holding data/ and metrics/.")
+    pytest.fail(
+        "No shared data folder: set SKETCH2PHOTO_SHARED to the folder holding data/ and metrics/."
+    )
 
 
 def calibrated_generator(ngf: int = 8, num_downs: int = 8, seed: int = 0) -> UNetGenerator:

@@ -29,7 +29,9 @@ def test_dropout_sits_in_the_innermost_levels():
     for num_downs, expected in [(8, 3), (7, 2), (6, 1)]:
         generator = UNetGenerator(num_downs=num_downs, ngf=4)
         assert sum(isinstance(m, torch.nn.Dropout) for m in generator.modules()) == expected
-    assert not any(isinstance(m, torch.nn.Dropout) for m in UNetGenerator(ngf=4, dropout=False).modules())
+    assert not any(
+        isinstance(m, torch.nn.Dropout) for m in UNetGenerator(ngf=4, dropout=False).modules()
+    )
 
 
 @pytest.mark.parametrize("norm", ["batch", "instance", "none"])

@@ -1,0 +1,42 @@
+"""Adversarial losses for the discriminator's patch scores (logits, not probabilities)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+GAN_MODES = ("vanilla", "lsgan", "hinge", "wgangp")
+
+
+def gan_loss(
+    scores: torch.Tensor, real: bool, mode: str = "vanilla", for_discriminator: bool = True
+) -> torch.Tensor:
+    """How far the patch scores are from saying `real`.
+
+    vanilla is the paper's cross-entropy; lsgan least squares; hinge and wgangp critics, for which the
+    generator's loss is just the negated score (`for_discriminator=False`).
+    """
+    scores = scores.float()  # losses in fp32 also under autocast
+    if mode == "vanilla":
+        target = torch.ones_like(scores) if real else torch.zeros_like(scores)
+        return F.binary_cross_entropy_with_logits(scores, target)
+    if mode == "lsgan":
+        return F.mse_loss(scores, torch.full_like(scores, float(real)))
+    if mode == "hinge" and for_discriminator:
+        return F.relu(1 - scores).mean() if real else F.relu(1 + scores).mean()
+    if mode in ("hinge", "wgangp"):
+        return -scores.mean() if real else scores.mean()
+    raise ValueError(f"Unknown GAN mode {mode!r}: choose one of {', '.join(GAN_MODES)}.")
+
+
+def gradient_penalty(
+    discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor, weight: float = 10.0
+) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): the critic's gradient norm at random interpolates pushed to 1."""
+    alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
+    mixed = (alpha * real + (1 - alpha) * fake.detach()).requires_grad_(True)
+    scores = discriminator(mixed)
+    (grad,) = torch.autograd.grad(scores.float().sum(), mixed, create_graph=True)
+    norm = grad.flatten(1).float().norm(2, dim=1)
+    return weight * ((norm - 1) ** 2).mean()

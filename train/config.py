@@ -1,0 +1,76 @@
+"""Training settings as plain data. The defaults are the official pix2pix defaults unless noted."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+
+@dataclass
+class TrainConfig:
+    data: str = ""  # folder (or CSV manifest) holding the pairs
+    out: str = ""  # the run folder
+    layout: str = "auto"
+    direction: str = "sketch2photo"
+    strict: bool = False
+    photos: str | None = (
+        None  # extra bare photos mixed in; their sketches are drawn (ours, not official)
+    )
+    doodle_prob: float = (
+        0.0  # share of examples whose sketch is a doodle drawn from the photo (ours)
+    )
+    image_size: int = 256
+    ngf: int = 64
+    ndf: int = 64
+    n_layers_d: int = 3  # 3: the 70x70 PatchGAN; 0: the 1x1 pixel discriminator
+    norm: str = "batch"
+    init_from: str | None = None
+    epochs: int = 100
+    epochs_decay: int = 100
+    batch_size: int = 1
+    lr: float = 2e-4
+    beta1: float = 0.5
+    gan_mode: str = "vanilla"
+    lambda_l1: float = 100.0
+    seed: int = 0
+    device: str | None = None
+    amp: bool = False
+    workers: int = 2
+    save_every: int = 500  # steps between resumable states (also saved at each epoch's end)
+    sample_every: int = 200  # steps between sample grids
+    push_to_hub: str | None = None
+
+    @property
+    def num_downs(self) -> int:
+        """The U-Net halves the image down to 1x1: log2 of the image size."""
+        return self.image_size.bit_length() - 1
+
+    def check(self) -> None:
+        """Refuse settings that cannot train, with a sentence (before any data is touched)."""
+        size = self.image_size
+        if size < 32 or size & (size - 1):
+            raise ValueError(f"--image-size must be a power of two of at least 32 (got {size}).")
+        for name in (
+            "epochs",
+            "epochs_decay",
+            "batch_size",
+            "save_every",
+            "sample_every",
+            "ngf",
+            "ndf",
+        ):
+            minimum = 0 if name == "epochs_decay" else 1
+            if getattr(self, name) < minimum:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least {minimum}.")
+        if not 0 <= self.doodle_prob <= 1:
+            raise ValueError("--doodle-prob is a probability between 0 and 1.")
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> TrainConfig:
+        stored = json.loads(path.read_text())
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in stored.items() if k in known})

@@ -1,0 +1,390 @@
+"""Training data: find (sketch, photo) pairs in whatever layout a user brings, serve augmented examples.
+
+Layouts (`find_pairs(root, layout)`):
+
+    cuhk     <root>/[<split>/]photos + sketches, paired by CUHK's names: f-005-01 <-> F2-005-01-sz1,
+             f1-001-01 <-> f1-001-01-sz1, 100 <-> 100; numbered sketches (89 ... 188) go by position:
+             the N-th sketch in numeric order with the N-th photo in sorted order.
+    folders  two folders with the same file names: [<split>/]A + B (A = sketch, as pix2pix names the
+             input of sketch2photo), A/<split> + B/<split> (the official combine script's input),
+             or [<split>/]sketches + photos.
+    aligned  the official pix2pix A|B files: sketch on the left half, photo on the right half, in
+             <root>/[<split>/]. `python -m train.combine` writes them.
+    csv      a manifest with `photo` and `sketch` columns (paths relative to the CSV); root is the
+             file or a folder holding pairs.csv. Rows are filtered by the `split` column when there is
+             one, and by `column=value` filters after a '?': "cufs/pairs.csv?subset=cuhk_student".
+    photos   bare photos anywhere under <root>/[<split>/]; the sketch is drawn on the fly by
+             pix2pix.sketchify. Never chosen by "auto": it must be asked for.
+    auto     the first of cuhk, folders, aligned, csv that finds pairs.
+
+Where <root>/<split> does not exist, root itself is searched.
+
+`check_pairs` is the gate: it decodes every file once before training and drops (or, strict, refuses)
+pairs with a file that does not open or two images of different sizes. `PairDataset.__getitem__` then
+just loads; it does not catch errors, so a file broken after the check stops the run with PIL's error.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+LAYOUTS = ("auto", "cuhk", "folders", "aligned", "csv", "photos")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+DIRECTIONS = ("sketch2photo", "photo2sketch")
+
+# What each layout looks for, for the error message when nothing is found.
+_LOOKED_FOR = {
+    "cuhk": "cuhk (<root>/[<split>/]photos + sketches with CUHK names)",
+    "folders": "folders (A + B, A/<split> + B/<split>, or sketches + photos, with matching file names)",
+    "aligned": "aligned (A|B side-by-side images, twice as wide as high, in <root>/[<split>/])",
+    "csv": "csv (a .csv file, or <root>/pairs.csv, with photo and sketch columns)",
+    "photos": "photos (image files anywhere under <root>/[<split>/])",
+}
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One training example on disk.
+
+    sketch is None for the photos layout (the sketch is drawn from the photo). For an aligned A|B file
+    sketch and photo are the same path and `sketch_half` says which half holds the sketch.
+    """
+
+    sketch: Path | None
+    photo: Path
+    sketch_half: str | None = None  # "left" or "right", only for aligned files
+
+    @property
+    def name(self) -> str:
+        return self.photo.stem
+
+
+def image_files(folder: Path, recursive: bool = False) -> list[Path]:
+    """Image files in a folder, sorted; hidden files (macOS '._x.jpg' and the like) are left out."""
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(
+        f
+        for f in found
+        if f.suffix.lower() in IMAGE_EXTENSIONS and not f.name.startswith(".") and f.is_file()
+    )
+
+
+def _split_dir(root: Path, split: str) -> Path:
+    return root / split if (root / split).is_dir() else root
+
+
+def index_by_stem(files: list[Path], key=str) -> dict[str, Path]:
+    """{key(file stem): file}; two files with one key (x.jpg and x.png) are an error, not a guess."""
+    index: dict[str, Path] = {}
+    for f in files:
+        k = key(f.stem)
+        if k in index:
+            raise ValueError(f"{index[k]} and {f} have the same name; keep one of them.")
+        index[k] = f
+    return index
+
+
+def _cuhk_key(stem: str) -> str:
+    """The name a photo and its sketch share: F2-005-01-sz1 -> f-005-01, f1-001-01-sz1 -> f1-001-01."""
+    return re.sub(r"^([fm])2-", r"\1-", stem.lower().removesuffix("-sz1"))
+
+
+def _match(sketch_dir: Path, photo_dir: Path, cuhk: bool) -> list[Pair]:
+    """Pair a sketch folder with a photo folder by file name (CUHK's naming rules when cuhk)."""
+    if not (sketch_dir.is_dir() and photo_dir.is_dir()):
+        return []
+    sketches, photos = image_files(sketch_dir), image_files(photo_dir)
+    key = _cuhk_key if cuhk else str
+    by_key = index_by_stem(sketches, key)
+    pairs = [Pair(by_key[k], p) for k, p in index_by_stem(photos, key).items() if k in by_key]
+    numbered = sketches and all(s.stem.isdigit() for s in sketches)  # the CUHK test sketches
+    if not pairs and cuhk and numbered and len(sketches) == len(photos):
+        sketches = sorted(sketches, key=lambda s: int(s.stem))
+        return [Pair(s, p) for s, p in zip(sketches, photos, strict=True)]
+    left_out = len(photos) - len(pairs)
+    if pairs and left_out:
+        warnings.warn(
+            f"{left_out} of {len(photos)} photos in {photo_dir} have no sketch in {sketch_dir} "
+            "with a matching name and are left out.",
+            stacklevel=3,
+        )
+    return pairs
+
+
+def _cuhk_pairs(root: Path, split: str) -> list[Pair]:
+    base = _split_dir(root, split)
+    return _match(base / "sketches", base / "photos", cuhk=True)
+
+
+def _folder_pairs(root: Path, split: str) -> list[Pair]:
+    base = _split_dir(root, split)
+    candidates = [
+        (base / "A", base / "B"),
+        (root / "A" / split, root / "B" / split),
+        (base / "sketches", base / "photos"),
+    ]
+    for sketch_dir, photo_dir in candidates:
+        if pairs := _match(sketch_dir, photo_dir, cuhk=False):
+            return pairs
+    return []
+
+
+def _aligned_pairs(root: Path, split: str, guess: bool) -> list[Pair]:
+    files = image_files(_split_dir(root, split))
+    if guess and files:  # "auto" takes a folder of images as A|B only if they look like it
+        size = _image_size(files[0])
+        if isinstance(size, str) or size[0] != 2 * size[1]:
+            return []
+    return [Pair(f, f, sketch_half="left") for f in files]
+
+
+def _csv_pairs(root: str, split: str) -> list[Pair]:
+    path_text, _, query = root.partition("?")
+    path = Path(path_text)
+    if path.is_dir():
+        path = path / "pairs.csv"
+    if path.suffix.lower() != ".csv" or not path.is_file():
+        return []
+    try:
+        filters = dict(item.split("=", 1) for item in query.split("&") if item)
+    except ValueError:
+        raise ValueError(f"Cannot read the filter {query!r}; write it as column=value.") from None
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        columns = reader.fieldnames or []
+        rows = list(reader)
+    if missing := {"photo", "sketch"} - set(columns):
+        raise ValueError(
+            f"{path} needs the columns photo and sketch; {' and '.join(sorted(missing))} is missing "
+            f"(it has {', '.join(columns)})."
+        )
+    if "split" in columns:
+        filters.setdefault("split", split)
+    if unknown := set(filters) - set(columns):
+        raise ValueError(f"{path} has no column {', '.join(sorted(unknown))} to filter on.")
+    return [
+        Pair(sketch=path.parent / row["sketch"], photo=path.parent / row["photo"])
+        for row in rows
+        if all(row[column] == value for column, value in filters.items())
+    ]
+
+
+def _photo_pairs(root: Path, split: str) -> list[Pair]:
+    return [Pair(None, f) for f in image_files(_split_dir(root, split), recursive=True)]
+
+
+def find_pairs(root: str | Path, layout: str = "auto", split: str = "train") -> list[Pair]:
+    """All (sketch, photo) pairs of one split, in a fixed order.
+
+    Raises ValueError for an unknown layout, a missing root, or when nothing is found (the message
+    says which layouts were looked for and where).
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"Unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}.")
+    root_text = str(root)
+    root_path = Path(root_text.partition("?")[0])
+    if not root_path.exists():
+        raise ValueError(f"The data path {root_path} does not exist.")
+    finders = {
+        "cuhk": lambda: _cuhk_pairs(root_path, split),
+        "folders": lambda: _folder_pairs(root_path, split),
+        "aligned": lambda: _aligned_pairs(root_path, split, guess=layout == "auto"),
+        "csv": lambda: _csv_pairs(root_text, split),
+        "photos": lambda: _photo_pairs(root_path, split),
+    }
+    tried = ["cuhk", "folders", "aligned", "csv"] if layout == "auto" else [layout]
+    for name in tried:
+        # Only csv takes a file as root; the others search folders.
+        if (root_path.is_dir() or name == "csv") and (pairs := finders[name]()):
+            return pairs
+    looked_for = "; ".join(_LOOKED_FOR[name] for name in tried)
+    hint = " For bare photos without sketches, ask for layout 'photos'." if layout == "auto" else ""
+    raise ValueError(
+        f"No training pairs found in {root_path} for split {split!r}. "
+        f"Looked for layouts: {looked_for}.{hint}"
+    )
+
+
+def open_image(path: Path) -> Image.Image:
+    """The decoded image, turned upright by its EXIF orientation (phone photos)."""
+    with Image.open(path) as im:
+        return ImageOps.exif_transpose(im)
+
+
+def load_pair(pair: Pair) -> tuple[Image.Image | None, Image.Image]:
+    """(sketch as 'L', photo as 'RGB') at their size on disk; the sketch is None for the photos layout."""
+    if pair.sketch_half is not None:
+        both = open_image(pair.photo)
+        half = both.width // 2
+        left, right = (
+            both.crop((0, 0, half, both.height)),
+            both.crop((half, 0, both.width, both.height)),
+        )
+        sketch, photo = (left, right) if pair.sketch_half == "left" else (right, left)
+        return sketch.convert("L"), photo.convert("RGB")
+    sketch = None if pair.sketch is None else open_image(pair.sketch).convert("L")
+    return sketch, open_image(pair.photo).convert("RGB")
+
+
+def _image_size(path: Path) -> tuple[int, int] | str:
+    """The (width, height) after EXIF rotation, or why the file does not open.
+
+    A full decode, not just Image.verify(): verify() does not notice a truncated JPEG.
+    """
+    try:
+        return open_image(path).size
+    except Exception as error:  # PIL raises OSError, SyntaxError, ValueError, ... for broken files
+        return f"{type(error).__name__}: {error}"
+
+
+def check_pairs(pairs: list[Pair], strict: bool = False) -> tuple[list[Pair], list[str]]:
+    """Open every file; return (good pairs, problems as sentences naming the files).
+
+    A pair is dropped when a file does not open or its sketch and photo differ in size. strict=True
+    raises ValueError listing the problems instead, before any training starts.
+    """
+    sizes: dict[Path, tuple[int, int] | str] = {}
+    good, problems = [], []
+    for pair in pairs:
+        files = {pair.sketch, pair.photo} - {None}
+        for path in files - set(sizes):
+            sizes[path] = _image_size(path)
+            if isinstance(sizes[path], str):
+                problems.append(f"{path} does not open as an image ({sizes[path]}).")
+        if any(isinstance(sizes[path], str) for path in files):
+            continue
+        if pair.sketch is not None and sizes[pair.sketch] != sizes[pair.photo]:
+            (sw, sh), (pw, ph) = sizes[pair.sketch], sizes[pair.photo]
+            problems.append(
+                f"The sketch {pair.sketch} is {sw}x{sh} but its photo {pair.photo} is {pw}x{ph}; "
+                "a pair must have one size."
+            )
+            continue
+        good.append(pair)
+    if strict and problems:
+        raise ValueError(
+            f"{len(problems)} problem(s) in the training data; fix or remove these files:\n"
+            + "\n".join(problems)
+        )
+    return good, problems
+
+
+def _to_tensor(image: Image.Image) -> torch.Tensor:
+    """'L' -> (1,H,W), 'RGB' -> (3,H,W), float32 in [-1, 1]."""
+    array = np.asarray(image, dtype=np.float32) / 127.5 - 1.0
+    array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+class PairDataset(torch.utils.data.Dataset):
+    """Augmented (sketch, photo) examples, as the paper's `--preprocess resize_and_crop`.
+
+    Training (augment=True): both images are padded to a square with white (ours: the official code
+    stretches, but the Translator pads, and training should see what inference sees), resized to the
+    load size (286 for 256, the official ratio), cropped at one random spot to image_size and flipped
+    left-right together, so the pair stays aligned. augment=False: padded and resized to image_size.
+
+    Every random choice of an example comes from np.random.default_rng((seed, epoch, index)), never
+    from global state: the same (seed, epoch, index) gives the same example in any worker or process,
+    which makes resumed runs exact. Call set_epoch(epoch) before each epoch's iterator is created (a
+    DataLoader with persistent_workers=True keeps its workers' copies and would not see the change).
+
+    With doodle_prob > 0 that share of examples gets a sketch drawn from the photo in the "doodle"
+    style instead of the artist's sketch. Photos-only pairs always get a drawn sketch (sketch_style,
+    or doodle with doodle_prob). Sketches are drawn from the whole photo, then augmented with it.
+
+    An example is {"sketch": (1,S,S), "photo": (3,S,S), "input", "target", "name"}; "input" is the
+    sketch and "target" the photo for sketch2photo, the other way round for photo2sketch.
+    """
+
+    def __init__(
+        self,
+        pairs: list[Pair],
+        image_size: int = 256,
+        direction: str = "sketch2photo",
+        augment: bool = True,
+        seed: int = 0,
+        doodle_prob: float = 0.0,
+        sketch_style: str = "xdog",
+    ):
+        if not pairs:
+            raise ValueError("The data set has no pairs to train on.")
+        if direction not in DIRECTIONS:
+            raise ValueError(
+                f"Unknown direction {direction!r}; choose one of {', '.join(DIRECTIONS)}."
+            )
+        if image_size < 8:
+            raise ValueError(f"image_size must be at least 8 pixels, not {image_size}.")
+        if not 0.0 <= doodle_prob <= 1.0:
+            raise ValueError(f"doodle_prob is a probability between 0 and 1, not {doodle_prob}.")
+        self.pairs = list(pairs)
+        self.image_size = image_size
+        self.load_size = image_size * 286 // 256
+        self.direction = direction
+        self.augment = augment
+        self.seed = seed
+        self.doodle_prob = doodle_prob
+        self.sketch_style = sketch_style
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, i: int) -> dict:
+        pair = self.pairs[i]
+        rng = np.random.default_rng((self.seed, self.epoch, i))
+        doodle = rng.random() < self.doodle_prob
+        sketch, photo = load_pair(pair)
+        if sketch is None or doodle:
+            from pix2pix.sketchify import sketchify  # only needed here; keeps this module light
+
+            style = "doodle" if doodle else self.sketch_style
+            sketch = sketchify(photo, style=style, rng=rng)
+        sketch, photo = self._resize_crop_flip(sketch, photo, rng)
+        sketch, photo = _to_tensor(sketch), _to_tensor(photo)
+        source, target = (sketch, photo) if self.direction == "sketch2photo" else (photo, sketch)
+        return {
+            "sketch": sketch,
+            "photo": photo,
+            "input": source,
+            "target": target,
+            "name": pair.name,
+        }
+
+    def _resize_crop_flip(self, sketch: Image.Image, photo: Image.Image, rng: np.random.Generator):
+        sketch, photo = pad_to_square(sketch), pad_to_square(photo)
+        size = self.image_size
+        if not self.augment:
+            return tuple(
+                im.resize((size, size), Image.Resampling.BICUBIC) for im in (sketch, photo)
+            )
+        x, y = (int(v) for v in rng.integers(0, self.load_size - size + 1, size=2))
+        flip = rng.random() < 0.5
+        out = []
+        for im in (sketch, photo):
+            im = im.resize((self.load_size, self.load_size), Image.Resampling.BICUBIC)
+            im = im.crop((x, y, x + size, y + size))
+            out.append(im.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if flip else im)
+        return tuple(out)
+
+
+def pad_to_square(image: Image.Image) -> Image.Image:
+    """White margins around a non-square image, as the Translator does at inference (never stretch)."""
+    width, height = image.size
+    if width == height:
+        return image
+    side = max(width, height)
+    square = Image.new(image.mode, (side, side), "white")
+    square.paste(image, ((side - width) // 2, (side - height) // 2))
+    return square

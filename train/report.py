@@ -1,0 +1,84 @@
+"""Pictures a person looks at: sample grids (sketch | made | true) and the loss curve."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageDraw
+
+from pix2pix.networks import UNetGenerator
+
+
+def to_rgb_rows(*columns: torch.Tensor) -> Image.Image:
+    """Tensors (N, C, H, W) in [-1, 1], one per column, laid out as N rows; grey becomes RGB."""
+    columns = [
+        c.detach().float().cpu().expand(-1, 3, -1, -1)
+        if c.shape[1] == 1
+        else c.detach().float().cpu()
+        for c in columns
+    ]
+    grid = torch.cat([torch.cat(list(c), dim=2) for c in zip(*columns, strict=True)], dim=1)
+    array = ((grid.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
+    return Image.fromarray(array)
+
+
+@torch.no_grad()
+def sample_grid(generator: UNetGenerator, batch: dict[str, torch.Tensor], path: Path) -> None:
+    """Generate from the fixed samples in eval mode (as the app will), then restore training mode."""
+    was_training = generator.training
+    generator.eval()
+    made = generator(batch["input"])
+    generator.train(was_training)
+    to_rgb_rows(batch["input"], made, batch["target"]).save(path)
+
+
+def loss_curve(csv_path: Path, png_path: Path, width: int = 900, height: int = 420) -> None:
+    """G's L1 and GAN losses and D's, smoothed, drawn with PIL (no plotting library needed)."""
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    series = {
+        "G_L1 / lambda": ([float(r["G_L1"]) for r in rows], (200, 40, 40)),
+        "G_GAN": ([float(r["G_GAN"]) for r in rows], (40, 110, 200)),
+        "D (real + fake) / 2": (
+            [(float(r["D_real"]) + float(r["D_fake"])) / 2 for r in rows],
+            (40, 160, 60),
+        ),
+    }
+    lam = max(float(rows[0]["G_L1"]), 1e-12)
+    values, colour = series["G_L1 / lambda"]
+    series["G_L1 / lambda"] = (
+        [v / lam * values[0] / max(values[0], 1e-12) for v in values],
+        colour,
+    )
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    left, top, right, bottom = 60, 20, width - 20, height - 40
+    draw.rectangle((left, top, right, bottom), outline=(0, 0, 0))
+    smooth = max(1, len(rows) // 100)
+    curves = {name: (_moving_average(v, smooth), c) for name, (v, c) in series.items()}
+    top_value = max(max(v) for v, _ in curves.values()) or 1.0
+    for i, (name, (values, colour)) in enumerate(curves.items()):
+        n = max(len(values) - 1, 1)
+        points = [
+            (left + (right - left) * j / n, bottom - (bottom - top) * v / top_value)
+            for j, v in enumerate(values)
+        ]
+        draw.line(points, fill=colour, width=2)
+        draw.text((left + 10, top + 8 + 14 * i), name, fill=colour)
+    draw.text((left, bottom + 8), f"step 1 .. {rows[-1]['step']}", fill=(0, 0, 0))
+    draw.text((4, top), f"{top_value:.2f}", fill=(0, 0, 0))
+    image.save(png_path)
+
+
+def _moving_average(values: list[float], window: int) -> list[float]:
+    if window <= 1:
+        return values
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v - (values[i - window] if i >= window else 0.0)
+        out.append(total / min(i + 1, window))
+    return out
