@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,9 +31,10 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
 
 
 def load_generator(model_or_path: UNetGenerator | str | Path | None = None) -> UNetGenerator:
-    """A generator object as is; a folder or Hub repo id through from_pretrained; None: the bundled one."""
+    """A copy of a generator object (the Translator converts it in place); a folder or Hub repo id
+    through from_pretrained; None: the bundled one."""
     if isinstance(model_or_path, UNetGenerator):
-        return model_or_path
+        return copy.deepcopy(model_or_path)
     if model_or_path is None:
         if not (DEFAULT_MODEL / "model.safetensors").is_file():
             raise ValueError(

@@ -15,6 +15,7 @@ import csv
 import os
 import random
 import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -300,7 +301,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     dataset, problems = load_data(config)
     for problem in problems:
         if main:
-            tqdm.write(f"warning: skipped {problem}")
+            tqdm.write(f"warning: skipped {problem}", file=sys.stderr)
     models = build_models(config, device)
     precision = Precision(config.amp, device)
     step = epoch = step_in_epoch = 0
@@ -311,6 +312,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     fixed = sample_batch(dataset, device)
     stop = StopRequested()
     total_epochs = config.epochs + config.epochs_decay
+    losses: dict[str, float] = {}
 
     while epoch < total_epochs:
         order = epoch_order(len(dataset), config.seed, epoch, rank, world)
@@ -330,7 +332,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             desc=f"epoch {epoch + 1}/{total_epochs}",
             initial=step_in_epoch,
             total=steps_per_epoch,
-            disable=not main,
+            disable=None if main else True,
             dynamic_ncols=True,
         )
         for batch in bar:
@@ -357,10 +359,17 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                 if stop.requested:
                     if main:
                         tqdm.write(
-                            f"stopped at step {step}; continue with: python -m train --resume {run_dir}"
+                            f"stopped at step {step}; continue with: python -m train --resume {run_dir}",
+                            file=sys.stderr,
                         )
                     raise SystemExit(130)
         bar.close()
+        if main and bar.disable:  # no terminal (a log file): one line per epoch instead of a bar
+            print(
+                f"epoch {epoch + 1}/{total_epochs} step {step}: "
+                + " ".join(f"{k}={v:.3f}" for k, v in losses.items()),
+                flush=True,
+            )
         models.sched_g.step()
         models.sched_d.step()
         epoch += 1
@@ -402,11 +411,9 @@ def log_losses(path: Path, step: int, epoch: int, lr: float, losses: dict[str, f
 
 
 def parameter_checksum(module: torch.nn.Module) -> float:
-    return float(
-        sum(
-            p.detach().double().sum() for p in module.state_dict().values() if p.is_floating_point()
-        )
-    )
+    """Sum of all weights. DDP keeps them equal on every rank; the batch-norm statistics are not
+    (each rank updates them on its own batch after DDP broadcasts rank 0's), so they are left out."""
+    return float(sum(p.detach().double().sum() for p in module.parameters()))
 
 
 def finish(

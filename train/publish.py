@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 from huggingface_hub import HfApi
-from huggingface_hub.errors import HfHubHTTPError
 
 from pix2pix.networks import UNetGenerator
 from train.config import TrainConfig
@@ -173,7 +172,9 @@ def push(model_dir: Path, repo_id: str, token: str | None = None, private: bool 
             repo_type="model",
             commit_message="Upload sketch2photo generator",
         )
-    except (HfHubHTTPError, OSError, ValueError) as err:
+    except (
+        Exception
+    ) as err:  # any failure (HTTP, network, auth) becomes one sentence; nothing is lost
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ValueError(
             f"Upload to {repo_id} failed ({reason}); the model is still in {model_dir}."

@@ -1,0 +1,220 @@
+"""The demo in a real headless Chromium: draw with the mouse, upload, pick an example.
+
+Needs /usr/bin/chromium (`apt-get install -y chromium`); run with `pytest -m browser`.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app import EXAMPLES
+from pix2pix import Translator
+
+pytest_plugins = ["tests.conftest_app"]  # the app_url fixture
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 15_000
+
+# Strokes in fractions of the canvas: (x0, y0) -> (x1, y1), drawn as straight mouse drags.
+STROKES = [
+    ((0.30, 0.30), (0.30, 0.70)),
+    ((0.70, 0.30), (0.70, 0.70)),
+    ((0.35, 0.75), (0.65, 0.75)),
+    ((0.40, 0.40), (0.45, 0.42)),
+    ((0.55, 0.42), (0.60, 0.40)),
+    ((0.50, 0.45), (0.50, 0.60)),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.sent = []  # the sketches the page sent to /translate, in order
+    page.on("request", lambda request: record_sketch(page, request))
+    page.goto(app_url)
+    page.wait_for_selector("#sketch canvas")
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def translator(model_dir) -> Translator:
+    return Translator(str(model_dir))
+
+
+def record_sketch(page, request) -> None:
+    if request.method == "POST" and "/queue/join" in request.url:
+        data = request.post_data_json.get("data") or []
+        if data and isinstance(data[0], str):
+            page.sent.append(data[0])
+
+
+def draw(page, stroke) -> None:
+    box = page.locator("#sketch canvas").bounding_box()
+    (x0, y0), (x1, y1) = stroke
+    page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
+    page.mouse.down()
+    for t in np.linspace(0, 1, 8)[1:]:
+        x, y = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
+    page.mouse.up()
+
+
+def photo_src(page) -> str | None:
+    return page.evaluate("document.querySelector('#photo img')?.src ?? null")
+
+
+def wait_for_new_photo(page, old: str | None) -> np.ndarray:
+    """Wait until #photo shows a loaded image other than `old`; its pixels."""
+    page.wait_for_function(
+        """(old) => {
+            const img = document.querySelector('#photo img');
+            return img && img.src !== old && img.complete && img.naturalWidth > 0;
+        }""",
+        arg=old,
+    )
+    return fetch_photo(page)
+
+
+def fetch_photo(page) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(page.request.get(photo_src(page)).body())))
+
+
+def dark_pixels_in_canvas(page) -> int:
+    return page.evaluate(
+        """() => {
+            const c = document.querySelector('#sketch canvas');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let dark = 0;
+            for (let i = 0; i < d.length; i += 4) if (d[i] < 128) dark++;
+            return dark;
+        }"""
+    )
+
+
+def decode(data_url: str) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data_url.partition(",")[2]))))
+
+
+def test_each_stroke_brings_a_new_photo_of_the_drawing(page, translator):
+    for stroke in STROKES[:3]:
+        old = photo_src(page)
+        draw(page, stroke)
+        photo = wait_for_new_photo(page, old)
+        assert photo.shape == (256, 256, 3) and photo.std() > 1  # not blank
+    last = translator.translate(base64.b64decode(page.sent[-1].partition(",")[2]))
+    np.testing.assert_array_equal(fetch_photo(page), np.asarray(last))
+
+
+def inked_everywhere(sketch: np.ndarray, strokes) -> bool:
+    """Whether the middle of every stroke is dark in `sketch` (a decoded canvas value)."""
+    height, width = sketch.shape[:2]
+    return all(
+        sketch[round((y0 + y1) / 2 * height), round((x0 + x1) / 2 * width)][:3].max() < 128
+        for (x0, y0), (x1, y1) in strokes
+    )
+
+
+def test_quick_strokes_are_not_lost(page, translator):
+    """Strokes drawn without waiting: a drawing with every stroke in it is sent and its photo shown."""
+    for stroke in STROKES:
+        draw(page, stroke)
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        final = page.sent[-1]
+        if inked_everywhere(decode(final), STROKES) and photo_src(page):
+            expected = translator.translate(base64.b64decode(final.partition(",")[2]))
+            if np.array_equal(fetch_photo(page), np.asarray(expected)):
+                return
+        page.wait_for_timeout(50)
+    pytest.fail(f"No photo of the drawing with all {len(STROKES)} strokes ({len(page.sent)} sent).")
+
+
+def test_undo_redo_clear(page):
+    draw(page, STROKES[0])
+    wait_for_new_photo(page, None)
+    ink = dark_pixels_in_canvas(page)
+    page.click("#sketch [data-action=clear]")
+    page.wait_for_selector("#photo img", state="detached")  # a blank canvas has no photo
+    assert dark_pixels_in_canvas(page) == 0
+    page.click("#sketch [data-action=undo]")
+    wait_for_new_photo(page, None)
+    assert dark_pixels_in_canvas(page) == ink
+    page.click("#sketch [data-action=undo]")
+    page.wait_for_selector("#photo img", state="detached")
+    page.click("#sketch [data-action=redo]")
+    wait_for_new_photo(page, None)
+    assert dark_pixels_in_canvas(page) == ink
+
+
+def test_live_off_waits_for_the_translate_button(page):
+    page.uncheck("#sketch .live input")
+    draw(page, STROKES[0])
+    draw(page, STROKES[1])
+    with page.expect_request(lambda request: "/queue/join" in request.url):
+        page.click("#translate")
+    wait_for_new_photo(page, None)
+    assert len(page.sent) == 1  # the strokes sent nothing; the button sent both at once
+    assert decode(page.sent[0])[:, :, :3].min() < 128
+
+
+def upload(page, path) -> None:
+    with page.expect_file_chooser() as chooser:
+        page.click("#upload")
+    chooser.value.set_files(str(path))
+
+
+def test_an_uploaded_sketch_loads_into_the_canvas(page):
+    upload(page, EXAMPLES[0])
+    photo = wait_for_new_photo(page, None)
+    assert dark_pixels_in_canvas(page) > 1000 and photo.std() > 1
+    old = photo_src(page)
+    draw(page, STROKES[2])  # drawing goes on over the upload
+    wait_for_new_photo(page, old)
+
+
+def test_a_bad_upload_says_why_and_the_page_keeps_working(page, tmp_path):
+    notes = tmp_path / "notes.png"
+    notes.write_text("a shopping list, not a drawing")
+    upload(page, notes)
+    page.get_by_text("'notes.png' is not an image that can be read").wait_for()
+    assert "Traceback" not in page.content()
+    draw(page, STROKES[0])
+    wait_for_new_photo(page, None)
+
+
+def test_an_example_loads_into_the_canvas(page):
+    page.locator("#examples .thumbnail-item").first.click()
+    photo = wait_for_new_photo(page, None)
+    assert dark_pixels_in_canvas(page) > 1000 and photo.std() > 1
+    expected = np.asarray(Image.open(EXAMPLES[0]).convert("L").resize((256, 256)))
+    sent = decode(page.sent[-1])[:, :, 0]
+    assert np.abs(sent.astype(int) - expected).mean() < 20  # the example, as the canvas drew it

@@ -1,0 +1,120 @@
+"""`python -m pix2pix translate`: folders of good and bad files, errors as one line each."""
+
+import subprocess
+import sys
+
+from PIL import Image
+
+from pix2pix.__main__ import main
+from tests.conftest import REPO
+
+
+def make_inputs(folder):
+    folder.mkdir()
+    Image.new("L", (64, 80), 255).save(folder / "good.png")
+    Image.new("RGBA", (50, 50), (0, 0, 0, 0)).save(folder / "clear.png")
+    (folder / "sub").mkdir()
+    Image.new("RGB", (30, 30), "white").save(folder / "sub" / "nested.jpg")
+    (folder / "notes.png").write_text("not an image")
+    data = (folder / "good.png").read_bytes()
+    (folder / "cut.png").write_bytes(data[: len(data) // 2])
+    return folder
+
+
+def test_folder_with_good_and_bad_files(tmp_path, model_dir):
+    inputs = make_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pix2pix",
+            "translate",
+            str(inputs),
+            "-o",
+            str(out),
+            "--model",
+            str(model_dir),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    bad_lines = [line for line in result.stderr.splitlines() if line.startswith(str(inputs))]
+    assert sorted(line.split(":")[0].rsplit("/", 1)[1] for line in bad_lines) == [
+        "cut.png",
+        "notes.png",
+    ]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png")) == [
+        "clear.png",
+        "good.png",
+        "sub/nested.png",
+    ]
+    assert Image.open(out / "good.png").size == (
+        205,
+        256,
+    )  # 64x80 at the model's 256 on the long side
+
+
+def test_all_good_exits_zero(tmp_path, model_dir, capsys):
+    Image.new("L", (32, 32), 255).save(tmp_path / "a.png")
+    assert (
+        main(
+            [
+                "translate",
+                str(tmp_path / "a.png"),
+                "-o",
+                str(tmp_path / "out"),
+                "--model",
+                str(model_dir),
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "out" / "a.png").is_file()
+    assert "wrote 1 photo" in capsys.readouterr().out
+
+
+def test_missing_input_and_bad_model(tmp_path, model_dir, capsys):
+    assert (
+        main(
+            [
+                "translate",
+                str(tmp_path / "nope.png"),
+                "-o",
+                str(tmp_path),
+                "--model",
+                str(model_dir),
+            ]
+        )
+        == 1
+    )
+    assert "no such file or folder" in capsys.readouterr().err
+    Image.new("L", (32, 32), 255).save(tmp_path / "a.png")
+    assert (
+        main(
+            [
+                "translate",
+                str(tmp_path / "a.png"),
+                "-o",
+                str(tmp_path),
+                "--model",
+                str(tmp_path / "none"),
+            ]
+        )
+        == 2
+    )
+    assert "error: " in capsys.readouterr().err
+
+
+def test_help_explains_options(capsys):
+    for argv in (["--help"], ["translate", "--help"]):
+        try:
+            main(argv)
+        except SystemExit as exit:
+            assert exit.code == 0
+    text = capsys.readouterr().out
+    assert "--model" in text and "--device" in text and "--seed" in text

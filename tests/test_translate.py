@@ -1,0 +1,132 @@
+"""The Translator: loading, the fast path against plain fp32, variation, threads."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from pix2pix import Translator
+from pix2pix.translate import cpu_has_bf16, load_generator
+from tests.conftest import calibrated_generator
+
+
+def face_sketch(size: int = 256, shift: int = 0) -> Image.Image:
+    """A doodle of a face: outline, eyes, nose, mouth."""
+    image = Image.new("L", (size, size), 255)
+    draw = ImageDraw.Draw(image)
+    s = size / 256
+    draw.ellipse([60 * s + shift, 40 * s, 196 * s + shift, 220 * s], outline=0, width=3)
+    for x in (100, 156):
+        draw.ellipse(
+            [(x - 10) * s + shift, 100 * s, (x + 10) * s + shift, 112 * s], outline=0, width=2
+        )
+    draw.line(
+        [128 * s + shift, 115 * s, 120 * s + shift, 150 * s, 132 * s + shift, 152 * s],
+        fill=0,
+        width=2,
+    )
+    draw.arc([100 * s + shift, 160 * s, 156 * s + shift, 190 * s], 20, 160, fill=0, width=3)
+    return image
+
+
+def to_unit(photo: Image.Image) -> np.ndarray:
+    return np.asarray(photo, dtype=np.float32) / 255
+
+
+@pytest.fixture(scope="module")
+def generator():
+    return calibrated_generator(ngf=16)
+
+
+def test_translate_gives_a_photo_of_the_input_shape(model_dir):
+    translator = Translator(model_dir, device="cpu")
+    photo = translator.translate(face_sketch())
+    assert photo.mode == "RGB" and photo.size == (256, 256)
+    wide = translator.translate(np.full((100, 200), 255, np.uint8))
+    assert wide.size == (256, 128)  # aspect kept, padding cropped away
+
+
+def test_fast_path_matches_fp32_eager(generator):
+    """The default path (channels_last, bf16 where the CPU has it) stays within 0.02 of fp32 eager."""
+    sketches = [face_sketch(shift=s) for s in (-20, 0, 20)]
+    reference = Translator(generator, device="cpu", dtype=torch.float32, channels_last=False)
+    fast = Translator(generator, device="cpu")
+    assert fast.dtype == (torch.bfloat16 if cpu_has_bf16() else torch.float32)
+    expected = [to_unit(p) for p in reference.translate_batch(sketches)]
+    assert np.mean([e.std() for e in expected]) > 0.05  # a real picture, not flat grey
+    for got, want in zip(fast.translate_batch(sketches), expected, strict=True):
+        assert np.abs(to_unit(got) - want).mean() < 0.02
+
+
+@pytest.mark.slow
+def test_compiled_path_matches_fp32_eager(generator):
+    reference = Translator(generator, device="cpu", dtype=torch.float32, channels_last=False)
+    compiled = Translator(generator, device="cpu", dtype=torch.float32, compile=True)
+    sketch = face_sketch()
+    diff = np.abs(to_unit(compiled.translate(sketch)) - to_unit(reference.translate(sketch))).mean()
+    assert diff < 0.02
+
+
+def test_batch_equals_one_by_one(generator):
+    translator = Translator(generator, device="cpu", dtype=torch.float32)
+    sketches = [face_sketch(shift=s) for s in (-10, 10)]
+    batch = translator.translate_batch(sketches)
+    for sketch, photo in zip(sketches, batch, strict=True):
+        assert np.abs(to_unit(translator.translate(sketch)) - to_unit(photo)).max() < 1e-4
+    assert translator.translate_batch([]) == []
+
+
+def test_variation_is_seeded(generator):
+    translator = Translator(generator, device="cpu", dtype=torch.float32)
+    sketch = face_sketch()
+    plain = to_unit(translator.translate(sketch))
+    assert np.array_equal(plain, to_unit(translator.translate(sketch)))  # deterministic by default
+    one, again, other = (to_unit(translator.translate(sketch, seed=s)) for s in (1, 1, 2))
+    assert np.array_equal(one, again)
+    assert np.abs(one - other).mean() > 1e-3
+    assert np.abs(one - plain).mean() > 1e-3
+    assert not any(m.training for m in translator.generator.modules())  # noise switched off again
+    state = torch.get_rng_state()
+    translator.translate(sketch, seed=5)
+    assert torch.equal(state, torch.get_rng_state())  # the caller's random stream is untouched
+
+
+def test_eight_threads_at_once(generator):
+    translator = Translator(generator, device="cpu")
+    sketches = [face_sketch(shift=s) for s in range(-16, 16, 4)]
+    expected = [to_unit(translator.translate(s)) for s in sketches]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda s: to_unit(translator.translate(s)), sketches * 2))
+    for i, got in enumerate(results):
+        assert np.array_equal(got, expected[i % len(sketches)])
+
+
+def test_bad_input_is_a_value_error(generator):
+    translator = Translator(generator, device="cpu")
+    with pytest.raises(ValueError, match="empty"):
+        translator.translate({"background": None, "layers": [], "composite": None})
+    with pytest.raises(ValueError):
+        translator.translate(None)
+
+
+def test_no_bundled_model_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr("pix2pix.translate.DEFAULT_MODEL", tmp_path / "faces")
+    with pytest.raises(ValueError, match="No default model is bundled"):
+        load_generator(None)
+
+
+def test_unknown_device_is_refused(generator):
+    with pytest.raises(ValueError, match="Unknown device"):
+        Translator(generator, device="tpu")
+
+
+def test_grey_photo2sketch_models_work(tmp_path):
+    """A photo2sketch generator (3 channels in, 1 out) takes colour input and returns a grey image."""
+    from pix2pix import UNetGenerator
+
+    UNetGenerator(in_channels=3, out_channels=1, ngf=4, num_downs=6).save_pretrained(tmp_path)
+    translator = Translator(tmp_path, device="cpu")
+    sketch = translator.translate(Image.new("RGB", (64, 64), (200, 120, 90)))
+    assert sketch.mode == "L" and sketch.size == (64, 64)
