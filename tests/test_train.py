@@ -243,7 +243,7 @@ def test_bad_files_are_skipped_and_counted(pairs_dir, tmp_path):
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["train_pairs"] == 7
     assert len(summary["skipped"]) == 1 and "03.png" in summary["skipped"][0]
-    with pytest.raises(ValueError, match="03.png"):
+    with pytest.raises(ValueError, match=r"03\.png"):
         train(tiny(data, tmp_path / "strict", strict=True))
 
 
