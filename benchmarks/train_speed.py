@@ -1,0 +1,124 @@
+"""Training speed: steps/s and images/s of the real train_step, per setting, with peak memory.
+
+Each setting runs in its own process so its peak resident memory is its own. The paper's settings
+are unet_256 (ngf 64) against the 70x70 PatchGAN (ndf 64), batch 1, 256x256.
+
+    python benchmarks/train_speed.py [--device cpu|cuda] [--steps 5] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SETTINGS = [  # (label, ngf, ndf, batch, amp)
+    ("paper: unet_256 + PatchGAN", 64, 64, 1, False),
+    ("paper: unet_256 + PatchGAN", 64, 64, 1, True),
+    ("paper: unet_256 + PatchGAN", 64, 64, 16, False),
+    ("paper: unet_256 + PatchGAN", 64, 64, 16, True),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 1, False),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 16, False),
+]
+
+
+def measure(ngf: int, ndf: int, batch: int, amp: bool, device: str, steps: int) -> dict:
+    from train.config import TrainConfig
+    from train.loop import Precision, build_models, train_step
+
+    torch.set_num_threads(torch.get_num_threads())
+    dev = torch.device(device)
+    config = TrainConfig(ngf=ngf, ndf=ndf, batch_size=batch, amp=amp)
+    models = build_models(config, dev)
+    precision = Precision(amp, dev)
+    fmt = torch.channels_last
+    data = {
+        "input": (torch.rand(batch, 1, 256, 256, device=dev) * 2 - 1).contiguous(memory_format=fmt),
+        "target": (torch.rand(batch, 3, 256, 256, device=dev) * 2 - 1).contiguous(
+            memory_format=fmt
+        ),
+    }
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    for _ in range(2):
+        train_step(models, data, config, precision)
+    sync()
+    start = time.perf_counter()
+    for _ in range(steps):
+        train_step(models, data, config, precision)
+    sync()
+    seconds = (time.perf_counter() - start) / steps
+    peak = (torch.cuda.max_memory_allocated() / 2**20) if dev.type == "cuda" else None
+    return {
+        "s_per_step": seconds,
+        "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "gpu_mib": peak,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument(
+        "--steps", type=int, default=5, help="timed steps per setting (after 2 warm-up steps)"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="skip the batch-16 unet_256 rows (minutes each on a CPU)",
+    )
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one setting, print JSON
+    args = parser.parse_args()
+    if args.one:
+        ngf, ndf, batch, amp = json.loads(args.one)
+        print(json.dumps(measure(ngf, ndf, batch, amp, args.device, args.steps)))
+        return
+
+    print(
+        f"device: {args.device} ({torch.cuda.get_device_name() if args.device.startswith('cuda') else torch.backends.cpu.get_cpu_capability()}), "
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}\n"
+    )
+    print(
+        "| setting | batch | precision | s / step | steps / s | images / s | peak RSS MiB | peak GPU MiB |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for label, ngf, ndf, batch, amp in SETTINGS:
+        if args.quick and ngf == 64 and batch == 16:
+            continue
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--device",
+                args.device,
+                "--steps",
+                str(args.steps),
+                "--one",
+                json.dumps([ngf, ndf, batch, amp]),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=True,
+        )
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        gpu = f"{r['gpu_mib']:.0f}" if r["gpu_mib"] is not None else "-"
+        print(
+            f"| {label} | {batch} | {'amp (bf16)' if amp else 'fp32'} | {r['s_per_step']:.3f} | "
+            f"{1 / r['s_per_step']:.2f} | {batch / r['s_per_step']:.1f} | {r['rss_mib']:.0f} | {gpu} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Inference speed on this CPU, by DESIGN.md's protocol: everything side by side in one process against
+the paper's unet_256 (ngf 64, batch norm, fp32, eager, 2 threads, batch 1, 256x256), median of >= 20
+runs after warm-up. Prints a markdown table; ratios are what to quote.
+
+    python benchmarks/translate_speed.py [--model checkpoints/faces] [--runs 30] [--no-compile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pix2pix import Translator, UNetGenerator  # noqa: E402
+from pix2pix.translate import DEFAULT_MODEL, cpu_has_bf16  # noqa: E402
+
+
+def median_ms(fn, runs: int, warmup: int = 5) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def calibrate(generator: UNetGenerator) -> UNetGenerator:
+    """Give a random generator measured batch-norm statistics (speed does not depend on them, but a
+    flat grey output would make the accuracy column meaningless)."""
+    generator.train()
+    with torch.no_grad():
+        generator(torch.rand(2, generator.in_channels, 256, 256) * 2 - 1)
+    return generator.eval()
+
+
+def paths(compile: bool) -> list[tuple[str, dict]]:
+    bf16 = torch.bfloat16 if cpu_has_bf16() else torch.float32
+    rows = [
+        ("eager fp32", dict(dtype=torch.float32, channels_last=False)),
+        ("channels_last fp32", dict(dtype=torch.float32, channels_last=True)),
+        ("channels_last bf16", dict(dtype=bf16, channels_last=True)),
+    ]
+    if compile:
+        rows.append(
+            ("compiled bf16 (inductor, frozen)", dict(dtype=bf16, channels_last=True, compile=True))
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", default=str(DEFAULT_MODEL), help="the compact model to compare")
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile column")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+
+    reference = calibrate(UNetGenerator(in_channels=3, out_channels=3, ngf=64, num_downs=8))
+    models = {"paper unet_256 (3->3, ngf 64)": (reference, torch.rand(1, 3, 256, 256) * 2 - 1)}
+    if Path(args.model, "model.safetensors").is_file():
+        compact = UNetGenerator.from_pretrained(args.model).eval()
+        models[f"{Path(args.model).name} (1->3, ngf {compact.ngf})"] = (
+            compact,
+            torch.rand(1, 1, 256, 256) * 2 - 1,
+        )
+
+    with torch.inference_mode():
+        base = median_ms(lambda: reference(models["paper unet_256 (3->3, ngf 64)"][1]), args.runs)
+    print(
+        f"CPU: {torch.backends.cpu.get_cpu_capability()}, threads {torch.get_num_threads()}, "
+        f"torch {torch.__version__}, bf16 native: {cpu_has_bf16()}\n"
+    )
+    print("| model | path | ms / photo (median) | x reference | max abs diff vs fp32 eager |")
+    print("|---|---|---|---|---|")
+    print(f"| paper unet_256 | reference: fp32 eager | {base:.1f} | 1.00 | 0 |")
+    for name, (generator, sketch) in models.items():
+        expected = Translator(
+            generator, device="cpu", dtype=torch.float32, channels_last=False
+        ).run(sketch)
+        for label, options in paths(not args.no_compile):
+            translator = Translator(generator, device="cpu", **options)
+            start = time.perf_counter()
+            got = translator.run(sketch)  # the first call pays for compiling
+            first = time.perf_counter() - start
+            ms = median_ms(lambda t=translator: t.run(sketch), args.runs)
+            note = f" (first call {first:.1f} s)" if options.get("compile") else ""
+            diff = (got - expected).abs().max().item()
+            print(f"| {name} | {label}{note} | {ms:.1f} | {ms / base:.3f} | {diff:.4f} |")
+
+    if len(models) > 1:
+        from PIL import Image
+
+        translator = Translator(args.model, device="cpu")
+        canvas = Image.new("L", (512, 512), 255)
+        ms = median_ms(lambda: translator.translate(canvas), args.runs)
+        print(
+            f"| {Path(args.model).name} | Translator.translate, 512x512 PIL in -> PIL out (default path) | "
+            f"{ms:.1f} | {ms / base:.3f} | - |"
+        )
+
+
+if __name__ == "__main__":
+    main()
