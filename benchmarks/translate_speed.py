@@ -17,8 +17,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pix2pix import Translator, UNetGenerator  # noqa: E402
-from pix2pix.translate import DEFAULT_MODEL, cpu_has_bf16  # noqa: E402
+from pix2pix import Translator, UNetGenerator
+from pix2pix.translate import DEFAULT_MODEL, cpu_has_bf16
 
 
 def median_ms(fn, runs: int, warmup: int = 5) -> float:
@@ -93,7 +93,7 @@ def main() -> None:
             start = time.perf_counter()
             got = translator.run(sketch)  # the first call pays for compiling
             first = time.perf_counter() - start
-            ms = median_ms(lambda t=translator: t.run(sketch), args.runs)
+            ms = median_ms(lambda t=translator, s=sketch: t.run(s), args.runs)
             note = f" (first call {first:.1f} s)" if options.get("compile") else ""
             diff = (got - expected).abs().max().item()
             print(f"| {name} | {label}{note} | {ms:.1f} | {ms / base:.3f} | {diff:.4f} |")

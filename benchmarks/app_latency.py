@@ -1,0 +1,386 @@
+"""How live is the demo: pointer release -> new photo, stroke by stroke, in headless Chromium.
+
+    python benchmarks/app_latency.py [--model DIR_OR_REPO] [--stock]
+
+Starts `python app.py` (with GRADIO_PROFILING=1, so Gradio records its server-side phases), draws a
+face stroke by stroke with the mouse, waiting for each photo, and prints a markdown table of the
+milliseconds from release to the photo's load event and where they went:
+
+- in the page: redraw + PNG export + dispatch (performance marks in canvas.js), the request until
+  the photo's URL is set (HTTP, queue, server, result message, Svelte), the photo's GET, its decode;
+- on the server: Gradio's queue wait, pre/postprocessing and the function (GRADIO_PROFILING), and
+  the function split into its steps by replaying the sketches the page sent in this process.
+
+Then it draws the face again without waiting between strokes and checks no stroke was lost: the
+last drawing sent must hold every stroke, and the photo shown must be its translation. With
+--stock it also measures a plain gr.Sketchpad -> gr.Image app running the same model, for contrast.
+Nothing here is a test: numbers depend on the machine and on what else runs on it.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as app.py sets it, for the replay below
+
+import argparse
+import json
+import math
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from app import read_canvas, save_photo  # noqa: E402
+from pix2pix import Translator  # noqa: E402
+from pix2pix.imaging import load_image, to_photo, to_sketch_tensor  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+# Release times, photo load times and resource timings, recorded in the page itself.
+PAGE_HOOKS = """() => {
+    performance.setResourceTimingBufferSize(100000);
+    window.bench = { releases: [], photos: [] };
+    addEventListener("pointerup", () => bench.releases.push(performance.now()), true);
+    const hooked = new WeakSet();
+    const hook = (img) => {
+        if (hooked.has(img)) return;
+        hooked.add(img);
+        img.addEventListener("load", () => bench.photos.push({ t: performance.now(), src: img.src }));
+    };
+    new MutationObserver(() => document.querySelectorAll("#photo img").forEach(hook))
+        .observe(document.body, { subtree: true, childList: true });
+}"""
+
+STROKE_TIMES = """(i) => {
+    const release = bench.releases[bench.releases.length - 1];
+    const photo = bench.photos[i];
+    const sent = performance.getEntriesByName("sketch:sent").filter((m) => m.startTime >= release);
+    const fetch = performance.getEntriesByName(photo.src)[0];
+    const uploads = performance.getEntriesByType("resource")
+        .filter((r) => r.name.includes("/upload") && r.startTime >= release);
+    return {
+        release, shown: photo.t,
+        sent: sent.length ? sent[0].startTime : null,
+        fetch_start: fetch ? fetch.startTime : null, fetch_end: fetch ? fetch.responseEnd : null,
+        uploads: uploads.length,
+    };
+}"""
+
+
+def face_strokes() -> list[list[tuple[float, float]]]:
+    """A face in 16 strokes, as fractions of the canvas: head, ears, eyes, brows, nose, mouth, hair, neck."""
+
+    def arc(cx, cy, rx, ry, start, end, n=24):
+        angles = np.radians(np.linspace(start, end, n))
+        return [(cx + rx * math.cos(a), cy + ry * math.sin(a)) for a in angles]
+
+    return [
+        arc(0.5, 0.5, 0.26, 0.34, 270, 90),  # right half of the head, top to chin
+        arc(0.5, 0.5, 0.26, 0.34, 270, 450)[::-1],  # left half
+        arc(0.24, 0.5, 0.035, 0.06, 270, 90)[::-1],  # ears
+        arc(0.76, 0.5, 0.035, 0.06, 270, 450),
+        arc(0.4, 0.46, 0.05, 0.022, 0, 360),  # eyes
+        arc(0.6, 0.46, 0.05, 0.022, 0, 360),
+        arc(0.4, 0.46, 0.01, 0.01, 0, 360, 6),  # pupils
+        arc(0.6, 0.46, 0.01, 0.01, 0, 360, 6),
+        arc(0.4, 0.42, 0.06, 0.02, 200, 340),  # brows
+        arc(0.6, 0.42, 0.06, 0.02, 200, 340),
+        [(0.5, 0.49), (0.48, 0.56), (0.47, 0.6), (0.5, 0.61), (0.53, 0.6)],  # nose
+        arc(0.5, 0.66, 0.08, 0.04, 20, 160),  # mouth
+        arc(0.5, 0.4, 0.27, 0.27, 190, 350),  # hair line
+        [(0.3, 0.3), (0.4, 0.2), (0.5, 0.17), (0.62, 0.2), (0.7, 0.3)],  # hair
+        [(0.42, 0.8), (0.42, 0.92), (0.2, 0.98)],  # neck and shoulders
+        [(0.58, 0.8), (0.58, 0.92), (0.8, 0.98)],
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(command: list[str], port: int) -> subprocess.Popen:
+    """Start a server and wait until it answers."""
+    env = {**os.environ, "GRADIO_PROFILING": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    server = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"The app did not start:\n{server.stdout.read()}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+            return server
+        except OSError:
+            time.sleep(0.3)
+    server.kill()
+    sys.exit("The app did not answer within 3 minutes.")
+
+
+def traces(port: int, name: str) -> list[dict]:
+    url = f"http://127.0.0.1:{port}/gradio_api/profiling/traces"
+    with urllib.request.urlopen(url) as response:
+        return [t for t in json.load(response) if t["fn_name"] == name]
+
+
+def draw(page, stroke, box) -> None:
+    def at(p):
+        return box["x"] + p[0] * box["width"], box["y"] + p[1] * box["height"]
+
+    page.mouse.move(*at(stroke[0]))
+    page.mouse.down()
+    for p in stroke[1:]:
+        page.mouse.move(*at(p), steps=2)
+    page.mouse.up()
+
+
+def open_page(browser, url: str, before_drawing: str | None = None):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.sent = []
+    page.on("request", lambda r: record_sketch(page, r))
+    page.goto(url)
+    page.wait_for_selector("#sketch canvas")
+    page.evaluate(PAGE_HOOKS)
+    if before_drawing:
+        page.click(before_drawing)
+    return page
+
+
+def record_sketch(page, request) -> None:
+    if request.method == "POST" and "/queue/join" in request.url:
+        data = (request.post_data_json or {}).get("data") or []
+        if data and isinstance(data[0], str):
+            page.sent.append(data[0])
+
+
+def draw_waiting(page, strokes, canvas: str) -> list[dict | None]:
+    """Each stroke, then wait for its photo; per stroke the page's timings (None: no photo)."""
+    box = page.locator(canvas).bounding_box()
+    rows = []
+    for stroke in strokes:
+        shown = page.evaluate("bench.photos.length")
+        draw(page, stroke, box)
+        try:
+            page.wait_for_function(f"bench.photos.length > {shown}", timeout=10_000)
+        except Exception:  # playwright's TimeoutError: this stroke brought no photo
+            rows.append(None)
+            continue
+        rows.append(page.evaluate(STROKE_TIMES, shown))
+    return rows
+
+
+def median(values) -> float:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else float("nan")
+
+
+def replay(translator: Translator, sketches: list[str]) -> dict[str, float]:
+    """The function's steps, timed in this process on the sketches the page sent (median ms)."""
+    steps = {"decode data URL": [], "sketch tensor": [], "generator": [], "photo + PNG": []}
+    folder = tempfile.mkdtemp()
+    for sketch in sketches * 2:
+        t0 = time.perf_counter()
+        picture = load_image(read_canvas(sketch))
+        t1 = time.perf_counter()
+        tensor, placement = to_sketch_tensor(picture, translator.size, translator.in_channels)
+        t2 = time.perf_counter()
+        output = translator.run(tensor)
+        t3 = time.perf_counter()
+        save_photo(to_photo(output[0], placement), folder)
+        t4 = time.perf_counter()
+        for step, ms in zip(steps, np.diff([t0, t1, t2, t3, t4]) * 1000, strict=True):
+            steps[step].append(ms)
+    return {step: statistics.median(ms) for step, ms in steps.items()}
+
+
+def print_strokes(rows: list[dict | None], server: list[dict]) -> None:
+    print(
+        "| stroke | release → sent | sent → photo URL | photo GET | decode | server | release → photo |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    traces_left = iter(server)
+    for i, row in enumerate(rows, 1):
+        if row is None:
+            print(f"| {i} | | | | | | no photo |")
+            continue
+        trace = next(traces_left, None)
+        cells = [
+            row["sent"] and row["sent"] - row["release"],
+            row["sent"] and row["fetch_start"] and row["fetch_start"] - row["sent"],
+            row["fetch_start"] and row["fetch_end"] - row["fetch_start"],
+            row["fetch_end"] and row["shown"] - row["fetch_end"],
+            trace and trace["queue_wait_ms"] + trace["total_ms"],
+            row["shown"] - row["release"],
+        ]
+        print(f"| {i} | " + " | ".join("" if c is None else f"{c:.0f}" for c in cells) + " |")
+
+
+def measure_app(browser, args, strokes) -> None:
+    port = free_port()
+    command = [sys.executable, "app.py", "--port", str(port)]
+    server = serve(command + (["--model", args.model] if args.model else []), port)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        page = open_page(browser, url)
+        rows = draw_waiting(page, strokes, "#sketch canvas")
+        sent = list(page.sent)
+        final = sent[-1]
+        server_traces = traces(port, "translate")
+        page.close()
+
+        page = open_page(browser, url)  # the same face, strokes back to back
+        box = page.locator("#sketch canvas").bounding_box()
+        start = time.monotonic()
+        for stroke in strokes:
+            draw(page, stroke, box)
+        drawing_s = time.monotonic() - start
+        translator = Translator(args.model)
+        expected = np.asarray(translator.translate(read_canvas(final)))
+        settled = wait_for_photo(page, final, expected)
+        quick = (len(page.evaluate("bench.photos")), len(page.sent), settled)
+        page.close()
+    finally:
+        server.terminate()
+        server.wait()
+
+    print("## sketch2photo app (gr.HTML canvas)\n")
+    print_strokes(rows, server_traces)
+    got = [r for r in rows if r]
+    total = median(r["shown"] - r["release"] for r in got)
+    print(f"\nMedian release → photo: **{total:.0f} ms** over {len(got)} of {len(rows)} strokes.\n")
+    print("Where the time goes (medians, ms):\n")
+    print("| step | ms |\n|---|---:|")
+    print(
+        f"| page: redraw + 256x256 PNG export + dispatch | {median(r['sent'] - r['release'] for r in got):.1f} |"
+    )
+    to_url = median(r["fetch_start"] - r["sent"] for r in got if r["fetch_start"])
+    server_ms = median(t["queue_wait_ms"] + t["total_ms"] for t in server_traces)
+    print(f"| page: request sent → photo URL set | {to_url:.1f} |")
+    print(f"|   server: queue wait | {median(t['queue_wait_ms'] for t in server_traces):.1f} |")
+    print(
+        f"|   server: Gradio preprocess | {median(t['preprocess_ms'] for t in server_traces):.1f} |"
+    )
+    print(f"|   server: translate() | {median(t['fn_call_ms'] for t in server_traces):.1f} |")
+    for step, ms in replay(translator, sent).items():
+        print(f"|     {step} (replayed) | {ms:.1f} |")
+    print(
+        f"|   server: Gradio postprocess | {median(t['postprocess_ms'] for t in server_traces):.1f} |"
+    )
+    print(f"|   HTTP, SSE message, Svelte update (rest) | {to_url - server_ms:.1f} |")
+    print(
+        f"| page: photo GET | {median(r['fetch_end'] - r['fetch_start'] for r in got if r['fetch_start']):.1f} |"
+    )
+    print(
+        f"| page: photo decode → load event | {median(r['shown'] - r['fetch_end'] for r in got if r['fetch_end']):.1f} |"
+    )
+    print(f"| **release → photo** | **{total:.1f}** |")
+    photos, sent, settled = quick
+    print(
+        f"\nQuick drawing ({len(strokes)} strokes in {drawing_s:.1f} s, no waiting): {sent} requests "
+        f"sent (always_last merges strokes that end while one runs), {photos} photos shown; the "
+        f"last photo shows the complete drawing: {'yes' if settled else 'NO (a stroke was lost)'}.\n"
+    )
+
+
+def wait_for_photo(page, final: str, expected: np.ndarray, timeout: float = 15) -> bool:
+    """Whether the page ends up sending `final` and showing `expected` for it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        src = page.evaluate("document.querySelector('#photo img')?.src ?? null")
+        if page.sent and page.sent[-1] == final and src:
+            shown = np.asarray(load_image(page.request.get(src).body()))
+            if np.array_equal(shown, expected):
+                return True
+        page.wait_for_timeout(50)
+    return False
+
+
+def serve_stock(model: str | None, port: int) -> None:
+    """A plain gr.Sketchpad -> gr.Image app with the same model, as the issue measured it."""
+    import gradio as gr
+
+    translator = Translator(model)
+    translator.warm_up()
+    with gr.Blocks() as demo:
+        with gr.Row():
+            sketch = gr.Sketchpad(elem_id="sketch", type="pil")
+            photo = gr.Image(elem_id="photo", format="png")
+        sketch.change(
+            lambda s: translator.translate(s) if s else None, sketch, photo, api_name="stock"
+        )
+    demo.launch(server_name="127.0.0.1", server_port=port, quiet=True)
+
+
+def measure_stock(browser, args, strokes) -> None:
+    port = free_port()
+    command = [sys.executable, __file__, "--serve-stock", str(port)]
+    server = serve(command + (["--model", args.model] if args.model else []), port)
+    try:
+        page = open_page(
+            browser, f"http://127.0.0.1:{port}/", before_drawing="button[aria-label='Brush']"
+        )
+        rows = draw_waiting(page, strokes, "#sketch canvas >> nth=-1")
+        server_traces = traces(port, "stock")
+        uploads = traces(port, "gradio_file_upload")
+    finally:
+        server.terminate()
+        server.wait()
+    print("## stock gr.Sketchpad -> gr.Image, same model\n")
+    print_strokes(rows, server_traces)
+    got = [r for r in rows if r]
+    print(
+        f"\nMedian release → photo: **{median(r['shown'] - r['release'] for r in got):.0f} ms**; "
+        f"{len(rows) - len(got)} of {len(rows)} strokes brought no photo within 10 s; "
+        f"{median(r['uploads'] for r in got):.0f} file uploads per stroke "
+        f"(server side {median(u['upload_ms'] for u in uploads):.0f} ms each).\n"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="model folder or Hub repo id (default: the bundled one)")
+    parser.add_argument(
+        "--stock", action="store_true", help="also measure a plain gr.Sketchpad app"
+    )
+    parser.add_argument("--serve-stock", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_stock:
+        return serve_stock(args.model, args.serve_stock)
+
+    from playwright.sync_api import sync_playwright
+
+    strokes = face_strokes()
+    print(
+        f"CPU threads: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (other work skews this)\n"
+    )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        measure_app(browser, args, strokes)
+        if args.stock:
+            measure_stock(browser, args, strokes)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
