@@ -64,6 +64,26 @@ def tiny(pairs_dir, out, **changes) -> TrainConfig:
     return TrainConfig(**settings)
 
 
+def cli_args(config: TrainConfig) -> list[str]:
+    """The command line that gives `config` (only the settings the tiny runs change)."""
+    names = (
+        "data",
+        "out",
+        "image_size",
+        "ngf",
+        "ndf",
+        "epochs",
+        "epochs_decay",
+        "workers",
+        "save_every",
+        "sample_every",
+        "device",
+    )
+    return [
+        arg for name in names for arg in (f"--{name.replace('_', '-')}", str(getattr(config, name)))
+    ]
+
+
 def weights(run_dir) -> dict[str, torch.Tensor]:
     return load_file(run_dir / "model" / "model.safetensors")
 
@@ -160,28 +180,7 @@ def test_sigterm_then_resume_is_bit_exact(pairs_dir, tmp_path):
         sys.executable,
         "-m",
         "train",
-        "--data",
-        str(pairs_dir),
-        "--out",
-        str(run),
-        "--image-size",
-        "32",
-        "--ngf",
-        "4",
-        "--ndf",
-        "4",
-        "--epochs",
-        "10",
-        "--epochs-decay",
-        "5",
-        "--workers",
-        "0",
-        "--save-every",
-        "4",
-        "--sample-every",
-        "5",
-        "--device",
-        "cpu",
+        *cli_args(tiny(pairs_dir, run, epochs=10, epochs_decay=5)),
     ]
     process = subprocess.Popen(
         command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -292,32 +291,15 @@ def test_ddp_two_processes_on_cpu_stay_equal(pairs_dir, tmp_path):
     run = tmp_path / "ddp"
     result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc-per-node",
-            "2",
-            "-m",
-            "train",
-            "--data",
-            str(pairs_dir),
-            "--out",
-            str(run),
-            "--image-size",
-            "32",
-            "--ngf",
-            "4",
-            "--ndf",
-            "4",
-            "--epochs",
-            "1",
-            "--epochs-decay",
-            "1",
-            "--workers",
-            "0",
-            "--device",
-            "cpu",
+            *[
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--standalone",
+                "--nproc-per-node",
+                "2",
+            ],
+            *["-m", "train", *cli_args(tiny(pairs_dir, run, epochs=1, epochs_decay=1))],
         ],
         cwd=REPO,
         capture_output=True,
