@@ -3,13 +3,17 @@ the paper's unet_256 (ngf 64, batch norm, fp32, eager, 2 threads, batch 1, 256x2
 runs after warm-up. Prints a markdown table; ratios are what to quote.
 
     python benchmarks/translate_speed.py [--model checkpoints/faces] [--runs 30] [--no-compile]
+
+With onnxruntime installed (the `onnx` extra) each model also gets a row for its ONNX export.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -55,6 +59,19 @@ def paths(compile: bool) -> list[tuple[str, dict]]:
     return rows
 
 
+def onnx_session(generator: UNetGenerator):
+    """The generator exported to ONNX and loaded in onnxruntime on the CPU, with torch's 2 threads."""
+    import onnxruntime
+
+    from pix2pix.export import export_onnx
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 2
+    with tempfile.TemporaryDirectory() as folder:  # the session keeps the model in memory
+        path = export_onnx(generator, Path(folder) / "generator.onnx")
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -81,6 +98,8 @@ def main() -> None:
         f"CPU: {torch.backends.cpu.get_cpu_capability()}, threads {torch.get_num_threads()}, "
         f"torch {torch.__version__}, bf16 native: {cpu_has_bf16()}\n"
     )
+    # The ONNX rows need the optional packages, and are compared only when the compact model exists.
+    with_onnx = importlib.util.find_spec("onnxruntime") is not None and len(models) > 1
     print("| model | path | ms / photo (median) | x reference | max abs diff vs fp32 eager |")
     print("|---|---|---|---|---|")
     print(f"| paper unet_256 | reference: fp32 eager | {base:.1f} | 1.00 | 0 |")
@@ -97,6 +116,13 @@ def main() -> None:
             note = f" (first call {first:.1f} s)" if options.get("compile") else ""
             diff = (got - expected).abs().max().item()
             print(f"| {name} | {label}{note} | {ms:.1f} | {ms / base:.3f} | {diff:.4f} |")
+        if with_onnx:
+            session = onnx_session(generator)
+            feed = {"sketch": sketch.numpy()}
+            ms = median_ms(lambda s=session, f=feed: s.run(["photo"], f), args.runs)
+            (got,) = session.run(["photo"], feed)
+            diff = (torch.from_numpy(got) - expected).abs().max().item()
+            print(f"| {name} | onnxruntime CPU fp32 | {ms:.1f} | {ms / base:.3f} | {diff:.4f} |")
 
     if len(models) > 1:
         from PIL import Image

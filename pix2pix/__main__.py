@@ -1,4 +1,5 @@
-"""`python -m pix2pix translate INPUT... -o OUT`: sketches (files or folders) in, photos (PNG) out."""
+"""`python -m pix2pix translate INPUT... -o OUT`: sketches (files or folders) in, photos (PNG) out.
+`python -m pix2pix export --format onnx -o FILE`: the generator as a file for other runtimes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import sys
 from pathlib import Path
 
 from tqdm import tqdm
+
+from pix2pix.export import DEFAULT_OPSET, INSTALL_HINT, MIN_OPSET, export_onnx
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
@@ -60,6 +63,23 @@ def translate_files(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def export_model(args: argparse.Namespace) -> int:
+    from pix2pix.translate import load_generator
+
+    try:
+        generator = load_generator(args.model)
+        path = export_onnx(generator, args.output, opset=args.opset)
+    except (ImportError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    size = generator.image_size
+    print(
+        f"wrote {path}: input 'sketch' (N, {generator.in_channels}, {size}, {size}) in [-1, 1], "
+        f"white = 1; output 'photo' (N, {generator.out_channels}, {size}, {size}) in [-1, 1]"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pix2pix", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -88,6 +108,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="turn on dropout noise with this seed (default: deterministic)",
     )
     translate.set_defaults(run=translate_files)
+
+    export = commands.add_parser(
+        "export",
+        help="save the generator for other runtimes (ONNX)",
+        description=f"Save the generator as an ONNX file. Needs the optional packages: {INSTALL_HINT}.",
+    )
+    export.add_argument(
+        "--model",
+        default=None,
+        metavar="DIR_OR_REPO",
+        help="model folder or Hub repo id (default: the bundled model in checkpoints/faces)",
+    )
+    export.add_argument(
+        "--format", choices=["onnx"], default="onnx", help="file format (default: onnx)"
+    )
+    export.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write")
+    export.add_argument(
+        "--opset",
+        type=int,
+        default=DEFAULT_OPSET,
+        help=f"ONNX opset version, {MIN_OPSET} or newer (default: {DEFAULT_OPSET})",
+    )
+    export.set_defaults(run=export_model)
     return parser
 
 

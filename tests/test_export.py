@@ -1,0 +1,102 @@
+"""`python -m pix2pix export`: the ONNX file gives PyTorch's photo, any batch size, and fails in one line."""
+
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+import torch
+
+from pix2pix.__main__ import main
+from pix2pix.export import export_onnx
+from pix2pix.networks import UNetGenerator
+from tests.conftest import calibrated_generator
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """(model folder, ONNX file written by the CLI) for a small calibrated 256x256 generator."""
+    folder = tmp_path_factory.mktemp("export")
+    calibrated_generator(ngf=8).save_pretrained(folder / "model")
+    path = folder / "out" / "generator.onnx"
+    assert (
+        main(["export", "--model", str(folder / "model"), "--format", "onnx", "-o", str(path)]) == 0
+    )
+    return folder / "model", path
+
+
+def test_file_is_a_valid_onnx_model_with_named_dynamic_batch(exported):
+    _, path = exported
+    model = onnx.load(path)
+    onnx.checker.check_model(model, full_check=True)
+    (sketch,), (photo,) = model.graph.input, model.graph.output
+    assert (sketch.name, photo.name) == ("sketch", "photo")
+    dims = [
+        [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim] for v in (sketch, photo)
+    ]
+    assert dims[0][1:] == [1, 256, 256] and dims[1][1:] == [3, 256, 256]
+    assert isinstance(dims[0][0], str) and isinstance(dims[1][0], str)  # a named, free batch size
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_onnxruntime_gives_the_pytorch_photo(exported, batch):
+    folder, path = exported
+    generator = UNetGenerator.from_pretrained(folder).eval()
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    sketches = (
+        torch.rand(batch, 1, 256, 256, generator=torch.Generator().manual_seed(batch)) * 2 - 1
+    )
+    with torch.no_grad():
+        expected = generator(sketches).numpy()
+    (got,) = session.run(["photo"], {"sketch": sketches.numpy()})
+    assert got.shape == (batch, 3, 256, 256)
+    assert expected.std() > 0.05  # a flat grey photo would match trivially
+    assert np.abs(got - expected).max() < 1e-3
+
+
+def test_training_generator_exports_the_eval_photo_with_fixed_batch_and_chosen_opset(tmp_path):
+    generator = calibrated_generator(ngf=4, num_downs=6).train()  # batch statistics and dropout on
+    path = export_onnx(generator, tmp_path / "g.onnx", opset=20, dynamic_batch=False)
+    assert not generator.training
+    model = onnx.load(path)
+    assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [20]
+    assert [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == [1, 1, 64, 64]
+    sketch = torch.rand(1, 1, 64, 64) * 2 - 1
+    with torch.no_grad():
+        expected = generator(sketch).numpy()
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (got,) = session.run(["photo"], {"sketch": sketch.numpy()})
+    assert np.abs(got - expected).max() < 1e-3
+
+
+def test_bad_model_is_one_line_and_exit_2(tmp_path, capsys):
+    code = main(["export", "--model", str(tmp_path / "nowhere"), "-o", str(tmp_path / "g.onnx")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ") and err.count("\n") == 1 and "nowhere" in err
+    assert not (tmp_path / "g.onnx").exists()
+
+
+def test_unknown_opset_is_one_line_and_exit_2(exported, tmp_path, capsys):
+    folder, _ = exported
+    code = main(["export", "--model", str(folder), "--opset", "11", "-o", str(tmp_path / "g.onnx")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "opset 11" in err
+
+
+def test_missing_onnx_package_says_what_to_install(exported, tmp_path, capsys, monkeypatch):
+    folder, _ = exported
+    monkeypatch.setitem(sys.modules, "onnxscript", None)  # makes `import onnxscript` fail
+    code = main(["export", "--model", str(folder), "-o", str(tmp_path / "g.onnx")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "onnxscript" in err and "pip install onnx onnxscript onnxruntime" in err
+
+
+def test_help_mentions_format(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert "--format" in text and "onnx" in text and "--opset" in text
