@@ -13,7 +13,7 @@ from train.config import TrainConfig
 
 CARD = """---
 library_name: sketch2photo
-license: {license}
+license: other
 pipeline_tag: image-to-image
 tags:
 - pix2pix
@@ -21,7 +21,7 @@ tags:
 - image-to-image
 ---
 
-# {title}
+# sketch2photo generator
 
 A pix2pix generator (U-Net, ngf {ngf}, {size}x{size}, {direction}) trained with
 [sketch2photo](https://arxiv.org/abs/1611.07004)'s trainer: L1 x {lambda_l1} + {gan_mode} GAN loss against a
@@ -73,9 +73,6 @@ def write_card(
     n_train: int,
     metrics: dict | None,
     command: str,
-    data_note: str = "",
-    title: str = "sketch2photo generator",
-    license: str = "other",
 ) -> None:
     samples = "![test results](results.png)" if (model_dir / "results.png").exists() else ""
     if (model_dir / "samples.png").exists():
@@ -88,8 +85,6 @@ def write_card(
     if config.doodle_prob:
         data += f"; {config.doodle_prob:.0%} of sketches replaced by doodles drawn from the photo"
     card = CARD.format(
-        license=license,
-        title=title,
         ngf=config.ngf,
         size=config.image_size,
         direction=config.direction,
@@ -101,7 +96,8 @@ def write_card(
         epochs_decay=config.epochs_decay,
         batch_size=config.batch_size,
         model_ref=config.push_to_hub or model_dir,
-        data=data + "." + (f"\n\n{data_note}" if data_note else ""),
+        data=data
+        + ". The card's license is `other`: a model carries the terms of its training data.",
         metrics=describe_metrics(metrics),
         samples=samples or "(none)",
         command=command,
