@@ -400,3 +400,29 @@ def test_failed_upload_says_why_and_keeps_the_folder(tmp_path, fake_hub):
         push(model, "someone/faces")
     assert "hf_secret_token" not in str(err.value)
     assert (model / "model.safetensors").is_file()
+
+
+def test_fine_tune_from_a_saved_generator(pairs_dir, tmp_path):
+    from pix2pix import UNetGenerator
+
+    start = UNetGenerator(ngf=6, num_downs=5)
+    start.save_pretrained(tmp_path / "start")
+    train(
+        tiny(
+            pairs_dir, tmp_path / "run", epochs=1, epochs_decay=0, init_from=str(tmp_path / "start")
+        )
+    )
+    tuned = UNetGenerator.from_pretrained(tmp_path / "run" / "model")
+    assert tuned.ngf == 6  # the saved architecture wins over --ngf
+    assert "ngf 6" in (tmp_path / "run" / "model" / "README.md").read_text()
+    assert not torch.equal(tuned.model.model[0].weight, start.model.model[0].weight)
+    with pytest.raises(ValueError, match="--image-size 32"):
+        train(tiny(pairs_dir, tmp_path / "wrong", image_size=64, init_from=str(tmp_path / "start")))
+
+
+def test_photo2sketch_direction(pairs_dir, tmp_path):
+    from pix2pix import UNetGenerator
+
+    train(tiny(pairs_dir, tmp_path / "run", epochs=1, epochs_decay=0, direction="photo2sketch"))
+    generator = UNetGenerator.from_pretrained(tmp_path / "run" / "model")
+    assert (generator.in_channels, generator.out_channels) == (3, 1)

@@ -64,6 +64,12 @@ def build_models(config: TrainConfig, device: torch.device) -> Models:
                 f"--init-from {config.init_from} maps {generator.in_channels} to "
                 f"{generator.out_channels} channels; {config.direction} needs {in_ch} to {out_ch}."
             )
+        if generator.image_size != config.image_size:
+            raise ValueError(
+                f"--init-from {config.init_from} was built for {generator.image_size}x"
+                f"{generator.image_size}; pass --image-size {generator.image_size}."
+            )
+        config.ngf = generator.ngf  # the saved architecture wins; the card and args.json say so
     else:
         generator = init_weights(
             UNetGenerator(in_ch, out_ch, config.ngf, config.num_downs, config.norm)
