@@ -55,6 +55,16 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
+# The canvas (a CSS selector) is there and nothing covers it: Gradio lays a translucent status
+# tracker over components for a moment after the page loads, and a stroke begun on it is lost.
+READY = """(selector) => {
+    const canvas = document.querySelector(selector);
+    if (!canvas) return false;
+    const box = canvas.getBoundingClientRect();
+    const top = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+    return top.closest("#sketch") !== null && !top.closest("[data-testid=status-tracker]");
+}"""
+
 # Release times, photo load times and resource timings, recorded in the page itself.
 PAGE_HOOKS = """() => {
     performance.setResourceTimingBufferSize(100000);
@@ -70,28 +80,60 @@ PAGE_HOOKS = """() => {
         .observe(document.body, { subtree: true, childList: true });
 }"""
 
+# Milestones of the last stroke, in ms since its release: what the page did, and when each request
+# (resource timing) started and ended. The result stream (/queue/data) is opened after the join.
 STROKE_TIMES = """(i) => {
     const release = bench.releases[bench.releases.length - 1];
     const photo = bench.photos[i];
-    const sent = performance.getEntriesByName("sketch:sent").filter((m) => m.startTime >= release);
+    const after = (entries) => entries.filter((e) => e.startTime >= release);
+    const first = (name) => after(performance.getEntriesByType("resource"))
+        .find((r) => r.name.includes(name));
+    const since = (t) => (t === undefined ? null : t - release);
+    const sent = after(performance.getEntriesByName("sketch:sent"))[0];
+    const uploads = after(performance.getEntriesByType("resource"))
+        .filter((r) => r.name.includes("/gradio_api/upload") || r.name.includes("/component_server"));
     const fetch = performance.getEntriesByName(photo.src)[0];
-    const uploads = performance.getEntriesByType("resource")
-        .filter((r) => r.name.includes("/upload") && r.startTime >= release);
     return {
-        release, shown: photo.t,
-        sent: sent.length ? sent[0].startTime : null,
-        fetch_start: fetch ? fetch.startTime : null, fetch_end: fetch ? fetch.responseEnd : null,
+        "canvas value set": since(sent?.startTime),
+        "uploads start": since(uploads[0]?.startTime),
+        "uploads end": since(uploads.length ? Math.max(...uploads.map((u) => u.responseEnd)) : undefined),
+        "join POST start": since(first("/queue/join")?.startTime),
+        "join POST end": since(first("/queue/join")?.responseEnd),
+        "result stream start": since(first("/queue/data")?.startTime),
+        "photo URL set (GET starts)": since(fetch?.startTime),
+        "photo GET end": since(fetch?.responseEnd),
+        "photo loaded": since(photo.t),
         uploads: uploads.length,
     };
 }"""
+MILESTONES = [
+    "canvas value set",
+    "uploads start",
+    "uploads end",
+    "join POST start",
+    "join POST end",
+    "result stream start",
+    "photo URL set (GET starts)",
+    "photo GET end",
+    "photo loaded",
+]
 
 
 def face_strokes() -> list[list[tuple[float, float]]]:
-    """A face in 16 strokes, as fractions of the canvas: head, ears, eyes, brows, nose, mouth, hair, neck."""
+    """A face in 18 strokes, as fractions of the canvas: head, ears, eyes, brows, nose, mouth,
+    hair (an outline, then each half scribbled dark, as people shade hair), neck and shoulders."""
 
     def arc(cx, cy, rx, ry, start, end, n=24):
         angles = np.radians(np.linspace(start, end, n))
         return [(cx + rx * math.cos(a), cy + ry * math.sin(a)) for a in angles]
+
+    def scribble(start, end, n=36):  # zig-zag across the band between the hairline and the skull
+        angles = np.radians(np.linspace(start, end, n))
+        radii = [(0.2, 0.22) if k % 2 else (0.29, 0.39) for k in range(n)]
+        return [
+            (0.5 + rx * math.cos(a), 0.48 + ry * math.sin(a))
+            for a, (rx, ry) in zip(angles, radii, strict=True)
+        ]
 
     return [
         arc(0.5, 0.5, 0.26, 0.34, 270, 90),  # right half of the head, top to chin
@@ -110,6 +152,8 @@ def face_strokes() -> list[list[tuple[float, float]]]:
         [(0.3, 0.3), (0.4, 0.2), (0.5, 0.17), (0.62, 0.2), (0.7, 0.3)],  # hair
         [(0.42, 0.8), (0.42, 0.92), (0.2, 0.98)],  # neck and shoulders
         [(0.58, 0.8), (0.58, 0.92), (0.8, 0.98)],
+        scribble(268, 185),  # hair, left half
+        scribble(272, 355),  # right half
     ]
 
 
@@ -155,15 +199,16 @@ def draw(page, stroke, box) -> None:
     page.mouse.up()
 
 
-def open_page(browser, url: str, before_drawing: str | None = None):
+def open_page(browser, url: str, ready: str = "#sketch .pad[data-ready] canvas", then_click=""):
+    """A new page at `url` once the `ready` canvas can be drawn on, `then_click` clicked, PAGE_HOOKS in."""
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.sent = []
     page.on("request", lambda r: record_sketch(page, r))
     page.goto(url)
-    page.wait_for_selector("#sketch canvas")
+    page.wait_for_function(READY, arg=ready)
     page.evaluate(PAGE_HOOKS)
-    if before_drawing:
-        page.click(before_drawing)
+    if then_click:
+        page.click(then_click)
     return page
 
 
@@ -214,26 +259,46 @@ def replay(translator: Translator, sketches: list[str]) -> dict[str, float]:
     return {step: statistics.median(ms) for step, ms in steps.items()}
 
 
-def print_strokes(rows: list[dict | None], server: list[dict]) -> None:
+def report(title: str, rows: list[dict | None], server: list[dict]) -> float:
+    """Per-stroke table, then the median of every milestone and of the server's share; the median."""
+    got = [r for r in rows if r]
+    total = median(r["photo loaded"] for r in got)
+    print(f"## {title}\n")
     print(
-        "| stroke | release → sent | sent → photo URL | photo GET | decode | server | release → photo |"
+        "| stroke | request leaves | photo URL set | release → photo | server (queue + process) |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|")
     traces_left = iter(server)
     for i, row in enumerate(rows, 1):
         if row is None:
-            print(f"| {i} | | | | | | no photo |")
+            print(f"| {i} | | | no photo within 10 s | |")
             continue
         trace = next(traces_left, None)
         cells = [
-            row["sent"] and row["sent"] - row["release"],
-            row["sent"] and row["fetch_start"] and row["fetch_start"] - row["sent"],
-            row["fetch_start"] and row["fetch_end"] - row["fetch_start"],
-            row["fetch_end"] and row["shown"] - row["fetch_end"],
+            row["join POST start"],
+            row["photo URL set (GET starts)"],
+            row["photo loaded"],
             trace and trace["queue_wait_ms"] + trace["total_ms"],
-            row["shown"] - row["release"],
         ]
         print(f"| {i} | " + " | ".join("" if c is None else f"{c:.0f}" for c in cells) + " |")
+    print(
+        f"\nMedian release → photo: **{total:.0f} ms**; {len(rows) - len(got)} of {len(rows)} strokes brought no photo.\n"
+    )
+    print("Timeline of a stroke (median ms after the pointer's release):\n")
+    print("| milestone | ms |\n|---|---:|")
+    for milestone in MILESTONES:
+        value = median(r[milestone] for r in got)
+        if not math.isnan(value):
+            print(f"| {milestone} | {value:.1f} |")
+    if any(r["uploads"] for r in got):
+        print(
+            f"| (uploads + component_server calls per stroke) | {median(r['uploads'] for r in got):.0f} |"
+        )
+    print("\nOn the server (GRADIO_PROFILING, median ms):\n")
+    print("| phase | ms |\n|---|---:|")
+    print(f"| queue wait | {median(t['queue_wait_ms'] for t in server):.1f} |")
+    print(f"| preprocess + function + postprocess | {median(t['total_ms'] for t in server):.1f} |")
+    return total
 
 
 def measure_app(browser, args, strokes) -> None:
@@ -244,6 +309,10 @@ def measure_app(browser, args, strokes) -> None:
         url = f"http://127.0.0.1:{port}/"
         page = open_page(browser, url)
         rows = draw_waiting(page, strokes, "#sketch canvas")
+        if args.screenshot:
+            page.screenshot(
+                path=args.screenshot, clip={"x": 0, "y": 0, "width": 1280, "height": 720}
+            )
         sent = list(page.sent)
         final = sent[-1]
         server_traces = traces(port, "translate")
@@ -264,42 +333,16 @@ def measure_app(browser, args, strokes) -> None:
         server.terminate()
         server.wait()
 
-    print("## sketch2photo app (gr.HTML canvas)\n")
-    print_strokes(rows, server_traces)
-    got = [r for r in rows if r]
-    total = median(r["shown"] - r["release"] for r in got)
-    print(f"\nMedian release → photo: **{total:.0f} ms** over {len(got)} of {len(rows)} strokes.\n")
-    print("Where the time goes (medians, ms):\n")
+    report("sketch2photo app: gr.HTML canvas -> gr.Image", rows, server_traces)
+    print("\nThe function's steps, replayed here on the sketches the page sent (median ms):\n")
     print("| step | ms |\n|---|---:|")
-    print(
-        f"| page: redraw + 256x256 PNG export + dispatch | {median(r['sent'] - r['release'] for r in got):.1f} |"
-    )
-    to_url = median(r["fetch_start"] - r["sent"] for r in got if r["fetch_start"])
-    server_ms = median(t["queue_wait_ms"] + t["total_ms"] for t in server_traces)
-    print(f"| page: request sent → photo URL set | {to_url:.1f} |")
-    print(f"|   server: queue wait | {median(t['queue_wait_ms'] for t in server_traces):.1f} |")
-    print(
-        f"|   server: Gradio preprocess | {median(t['preprocess_ms'] for t in server_traces):.1f} |"
-    )
-    print(f"|   server: translate() | {median(t['fn_call_ms'] for t in server_traces):.1f} |")
     for step, ms in replay(translator, sent).items():
-        print(f"|     {step} (replayed) | {ms:.1f} |")
+        print(f"| {step} | {ms:.1f} |")
+    photos, requests, settled = quick
     print(
-        f"|   server: Gradio postprocess | {median(t['postprocess_ms'] for t in server_traces):.1f} |"
-    )
-    print(f"|   HTTP, SSE message, Svelte update (rest) | {to_url - server_ms:.1f} |")
-    print(
-        f"| page: photo GET | {median(r['fetch_end'] - r['fetch_start'] for r in got if r['fetch_start']):.1f} |"
-    )
-    print(
-        f"| page: photo decode → load event | {median(r['shown'] - r['fetch_end'] for r in got if r['fetch_end']):.1f} |"
-    )
-    print(f"| **release → photo** | **{total:.1f}** |")
-    photos, sent, settled = quick
-    print(
-        f"\nQuick drawing ({len(strokes)} strokes in {drawing_s:.1f} s, no waiting): {sent} requests "
-        f"sent (always_last merges strokes that end while one runs), {photos} photos shown; the "
-        f"last photo shows the complete drawing: {'yes' if settled else 'NO (a stroke was lost)'}.\n"
+        f"\nQuick drawing ({len(strokes)} strokes in {drawing_s:.1f} s, no waiting): {requests} "
+        f"requests sent (always_last merges strokes that end while one runs), {photos} photos "
+        f"shown; the last photo shows the complete drawing: {'yes' if settled else 'NO'}.\n"
     )
 
 
@@ -337,24 +380,15 @@ def measure_stock(browser, args, strokes) -> None:
     command = [sys.executable, __file__, "--serve-stock", str(port)]
     server = serve(command + (["--model", args.model] if args.model else []), port)
     try:
-        page = open_page(
-            browser, f"http://127.0.0.1:{port}/", before_drawing="button[aria-label='Brush']"
-        )
+        url = f"http://127.0.0.1:{port}/"
+        page = open_page(browser, url, "#sketch canvas", then_click="button[aria-label='Brush']")
         rows = draw_waiting(page, strokes, "#sketch canvas >> nth=-1")
         server_traces = traces(port, "stock")
-        uploads = traces(port, "gradio_file_upload")
     finally:
         server.terminate()
         server.wait()
-    print("## stock gr.Sketchpad -> gr.Image, same model\n")
-    print_strokes(rows, server_traces)
-    got = [r for r in rows if r]
-    print(
-        f"\nMedian release → photo: **{median(r['shown'] - r['release'] for r in got):.0f} ms**; "
-        f"{len(rows) - len(got)} of {len(rows)} strokes brought no photo within 10 s; "
-        f"{median(r['uploads'] for r in got):.0f} file uploads per stroke "
-        f"(server side {median(u['upload_ms'] for u in uploads):.0f} ms each).\n"
-    )
+    report("stock gr.Sketchpad -> gr.Image, same model", rows, server_traces)
+    print()
 
 
 def main() -> None:
@@ -363,6 +397,7 @@ def main() -> None:
     parser.add_argument(
         "--stock", action="store_true", help="also measure a plain gr.Sketchpad app"
     )
+    parser.add_argument("--screenshot", type=Path, help="save the page with the face drawn here")
     parser.add_argument("--serve-stock", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_stock:

@@ -1,25 +1,41 @@
-"""Fixtures for the app's tests (imported by test_app.py and test_browser.py): the demo served in
-this process on a free port, with the small generator of tests/conftest.py."""
+"""Fixtures for the app's tests (test_app.py and test_browser.py load them with pytest_plugins):
+the demo served in this process on a free port, with the small generator of tests/conftest.py."""
 
 from __future__ import annotations
 
 import socket
 
+import gradio as gr
 import pytest
 
 from app import Models, build_demo
 
 
-def free_port() -> int:
+def launch(demo: gr.Blocks) -> str:
+    """Serve `demo` on a free local port without blocking; its URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port = s.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    return f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture(scope="module")
 def app_url(model_dir) -> str:
     demo = build_demo(Models(str(model_dir)))
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
+    yield launch(demo)
     demo.close()
+
+
+@pytest.fixture
+def serve():
+    """serve(demo) -> URL, for a test that needs an app of its own; closed after the test."""
+    demos = []
+
+    def serve_demo(demo: gr.Blocks) -> str:
+        demos.append(demo)
+        return launch(demo)
+
+    yield serve_demo
+    for demo in demos:
+        demo.close()

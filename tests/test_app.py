@@ -12,8 +12,8 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from app import EXAMPLES, Models, read_canvas
-from pix2pix import Translator
+from app import EXAMPLES, Models, build_demo, describe, read_canvas
+from pix2pix import Translator, UNetGenerator
 from tests.conftest import calibrated_generator
 
 pytest_plugins = ["tests.conftest_app"]  # the app_url fixture
@@ -87,6 +87,31 @@ def test_eight_parallel_clients_each_get_the_photo_of_their_sketch(app_url, tran
         np.testing.assert_array_equal(pixels(photo), np.asarray(translator.translate(sketch)))
 
 
+def test_batched_requests_each_get_their_photo_and_a_bad_one_fails_alone(
+    model_dir, translator, serve, tmp_path
+):
+    """As on a GPU: requests that wait together run as one batch (here up to 8, on the CPU)."""
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("a shopping list, not a drawing")
+    sketches = [EXAMPLES[i % 3] for i in range(7)] + [not_an_image]
+    url = serve(build_demo(Models(str(model_dir)), max_batch=8))
+    clients = [Client(url, verbose=False) for _ in sketches]
+
+    def draw(job):
+        client, sketch = job
+        try:
+            return client.predict(handle_file(sketch), api_name="/translate")
+        except Exception as err:
+            return err
+
+    with ThreadPoolExecutor(len(sketches)) as pool:
+        photos = list(pool.map(draw, zip(clients, sketches, strict=True)))
+    for sketch, photo in zip(sketches[:-1], photos, strict=False):
+        np.testing.assert_array_equal(pixels(photo), np.asarray(translator.translate(sketch)))
+    # Alone in its batch the bad sketch is an error; among others it gets no photo.
+    assert photos[-1] is None or "not an image" in str(photos[-1])
+
+
 def test_variation_gives_a_photo_per_seed(client):
     sketch = handle_file(EXAMPLES[2])
     plain = pixels(client.predict(sketch, api_name="/translate"))
@@ -107,6 +132,14 @@ def test_a_model_typed_in_is_used(client, tmp_path):
         client.predict(
             handle_file(EXAMPLES[0]), model=str(tmp_path / "nowhere"), api_name="/translate"
         )
+
+
+def test_a_photo2sketch_model_turns_the_demo_around(client, tmp_path):
+    folder = tmp_path / "photo2sketch"
+    UNetGenerator(in_channels=3, out_channels=1, ngf=4).save_pretrained(folder)
+    assert describe(Translator(str(folder))).startswith("Photo → sketch")
+    sketch = client.predict(handle_file(EXAMPLES[0]), model=str(folder), api_name="/translate")
+    assert Image.open(sketch).mode == "L"  # a grey sketch came back
 
 
 def test_models_are_cached_and_the_least_recently_used_dropped(model_dir, tmp_path):

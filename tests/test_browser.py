@@ -31,6 +31,13 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TIMEOUT_MS = 15_000
+# The canvas script has run and nothing lies over the canvas (Gradio covers it while the page loads).
+CANVAS_READY = """() => {
+    const canvas = document.querySelector('#sketch .pad[data-ready] canvas');
+    if (!canvas) return false;
+    const box = canvas.getBoundingClientRect();
+    return document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2) === canvas;
+}"""
 
 # Strokes in fractions of the canvas: (x0, y0) -> (x1, y1), drawn as straight mouse drags.
 STROKES = [
@@ -60,7 +67,7 @@ def page(browser, app_url):
     page.sent = []  # the sketches the page sent to /translate, in order
     page.on("request", lambda request: record_sketch(page, request))
     page.goto(app_url)
-    page.wait_for_selector("#sketch canvas")
+    page.wait_for_function(CANVAS_READY)
     yield page
     context.close()
 
@@ -218,3 +225,14 @@ def test_an_example_loads_into_the_canvas(page):
     expected = np.asarray(Image.open(EXAMPLES[0]).convert("L").resize((256, 256)))
     sent = decode(page.sent[-1])[:, :, 0]
     assert np.abs(sent.astype(int) - expected).mean() < 20  # the example, as the canvas drew it
+
+
+def test_a_model_typed_in_options_is_loaded(page, model_dir):
+    draw(page, STROKES[0])
+    old = wait_for_new_photo(page, None) is not None and photo_src(page)
+    page.get_by_text("Options").click()
+    page.fill("#model textarea, #model input", str(model_dir))
+    page.press("#model textarea, #model input", "Enter")
+    page.get_by_text("ready in").wait_for()
+    assert "Sketch → photo · 256×256" in page.inner_text("#model_info")
+    wait_for_new_photo(page, old)  # the drawing is translated again with that model

@@ -1,0 +1,168 @@
+// The drawing canvas (runs as gr.HTML's js_on_load: `element`, `props`, `trigger`, `watch` are given).
+//
+// Why not gr.Sketchpad: after each stroke it exports its layers as full-size images and sends them
+// in six requests (three uploads, three component_server calls) before the event itself, about
+// 1.5 s here, and loses strokes drawn meanwhile; here a stroke ends with one small PNG data URL
+// (the model's size, a few kB) written into props.value and one `input` event.
+//
+// The drawing is a list of operations (strokes, loaded pictures, clears) replayed onto white, which
+// makes undo, redo and clear exact. Performance marks "sketch:release" and "sketch:sent" let
+// benchmarks/app_latency.py split the time a stroke takes.
+
+const pad = element.querySelector(".pad");
+const canvas = element.querySelector("canvas");
+const ctx = canvas.getContext("2d");
+const sizeInput = element.querySelector(".size input");
+const liveInput = element.querySelector(".live input");
+const exportSize = Number(pad.dataset.exportSize) || 256;
+const small = document.createElement("canvas");
+small.width = small.height = exportSize;
+const smallCtx = small.getContext("2d");
+
+const widths = { pen: 6, eraser: 32 }; // canvas pixels (512 across); the size slider edits the current tool's
+let tool = "pen";
+let ops = []; // what is drawn, oldest first
+let undone = []; // what undo took back, for redo
+let stroke = null; // the stroke being drawn
+let sent = ""; // the value this canvas last produced or showed
+
+function point(event) {
+  const box = canvas.getBoundingClientRect();
+  return [
+    ((event.clientX - box.left) * canvas.width) / box.width,
+    ((event.clientY - box.top) * canvas.height) / box.height,
+  ];
+}
+
+// Draw a stroke's line through `points`. A zero-length line draws nothing, so every point is
+// nudged a hundredth of a pixel: a tap leaves a dot.
+function line(stroke, points) {
+  ctx.strokeStyle = stroke.colour;
+  ctx.lineWidth = stroke.width;
+  ctx.lineCap = ctx.lineJoin = "round";
+  ctx.beginPath();
+  ctx.moveTo(...points[0]);
+  for (const p of points) ctx.lineTo(p[0] + 0.01, p[1]);
+  ctx.stroke();
+}
+
+function paint(op) {
+  if (op.kind === "clear") {
+    ctx.fillStyle = "white";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+  } else if (op.kind === "picture") {
+    ctx.drawImage(op.picture, 0, 0, canvas.width, canvas.height);
+  } else {
+    line(op, op.points);
+  }
+}
+
+function visibleOps() {
+  const start = ops.map((op) => op.kind).lastIndexOf("clear");
+  return ops.slice(start + 1);
+}
+
+function redraw() {
+  paint({ kind: "clear" });
+  visibleOps().forEach(paint);
+  element.querySelector("[data-action=undo]").disabled = ops.length === 0;
+  element.querySelector("[data-action=redo]").disabled = undone.length === 0;
+}
+
+// The drawing changed: hand it to Gradio. An empty canvas is "" (the photo is cleared).
+function commit() {
+  redraw();
+  smallCtx.drawImage(canvas, 0, 0, exportSize, exportSize);
+  sent = visibleOps().length ? small.toDataURL("image/png") : "";
+  props.value = sent;
+  if (liveInput.checked) trigger("input");
+  performance.mark("sketch:sent");
+}
+
+function push(op) {
+  ops.push(op);
+  undone = [];
+}
+
+canvas.addEventListener("pointerdown", (event) => {
+  if (event.button !== 0) return;
+  canvas.setPointerCapture(event.pointerId);
+  const colour = tool === "pen" ? "black" : "white";
+  stroke = { kind: "stroke", colour, width: widths[tool], points: [point(event)] };
+  line(stroke, stroke.points);
+});
+
+canvas.addEventListener("pointermove", (event) => {
+  if (!stroke) return;
+  const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
+  for (const e of events.length ? events : [event]) {
+    const p = point(e);
+    line(stroke, [stroke.points[stroke.points.length - 1], p]);
+    stroke.points.push(p);
+  }
+});
+
+function release() {
+  if (!stroke) return;
+  performance.mark("sketch:release");
+  push(stroke);
+  stroke = null;
+  commit();
+}
+canvas.addEventListener("pointerup", release);
+canvas.addEventListener("pointercancel", release);
+
+function undo() {
+  if (ops.length) undone.push(ops.pop());
+  commit();
+}
+function redo() {
+  if (undone.length) ops.push(undone.pop());
+  commit();
+}
+const actions = {
+  undo,
+  redo,
+  clear: () => {
+    if (visibleOps().length) push({ kind: "clear" });
+    commit();
+  },
+};
+
+function choose(name) {
+  tool = name;
+  sizeInput.value = widths[tool];
+  for (const b of element.querySelectorAll(".tool")) b.classList.toggle("active", b.dataset.tool === name);
+}
+
+element.querySelector(".toolbar").addEventListener("click", (event) => {
+  const button = event.target.closest("button");
+  if (!button) return;
+  if (button.dataset.tool) choose(button.dataset.tool);
+  if (button.dataset.action) actions[button.dataset.action]();
+});
+sizeInput.addEventListener("input", () => (widths[tool] = Number(sizeInput.value)));
+liveInput.addEventListener("change", () => liveInput.checked && commit());
+
+pad.addEventListener("keydown", (event) => {
+  const key = event.key.toLowerCase();
+  if ((event.ctrlKey || event.metaKey) && key === "z") (event.shiftKey ? redo : undo)();
+  else if ((event.ctrlKey || event.metaKey) && key === "y") redo();
+  else if (key === "p" || key === "e") choose(key === "p" ? "pen" : "eraser");
+  else return;
+  event.preventDefault();
+});
+
+// A picture from the server (an upload or an example) becomes one more operation: undo removes it.
+watch("value", () => {
+  if (!props.value || props.value === sent) return;
+  const picture = new Image();
+  picture.onload = () => {
+    push({ kind: "picture", picture });
+    commit();
+  };
+  picture.src = props.value;
+});
+
+redraw();
+pad.dataset.ready = "true"; // strokes drawn before this point would be lost: tests wait for it
