@@ -11,6 +11,7 @@ import inspect
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from safetensors.torch import save_file
 from torch import nn
@@ -28,10 +29,29 @@ NORMS = ("batch", "instance", "none")
 INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
 
 
+class ImageBatchNorm2d(nn.BatchNorm2d):
+    """Batch norm that, outside training, normalises each image by its own statistics.
+
+    pix2pix trains at batch size 1, where the batch statistics are one image's statistics, and the
+    official test script never calls eval(), so its photos come from per-image statistics too. The
+    running averages are a blend of many images and give worse photos (bundled model on the CUHK
+    test split: FSIM 0.734 with running averages, 0.776 with per-image statistics). Per image, not
+    per batch, so that a photo does not depend on what else is in the batch. The state dict is
+    nn.BatchNorm2d's; set `use_running_stats = True` for the textbook eval behaviour.
+    """
+
+    use_running_stats = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training or self.use_running_stats:
+            return super().forward(x)
+        return F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
+
+
 def norm_layer(norm: str) -> type[nn.Module] | functools.partial:
     """batch: learned affine + running stats; instance: neither (as the official code)."""
     if norm == "batch":
-        return functools.partial(nn.BatchNorm2d, affine=True, track_running_stats=True)
+        return functools.partial(ImageBatchNorm2d, affine=True, track_running_stats=True)
     if norm == "instance":
         return functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
     if norm == "none":

@@ -38,7 +38,7 @@ def test_dropout_sits_in_the_innermost_levels():
 def test_norms(norm):
     generator = UNetGenerator(ngf=4, num_downs=6, norm=norm).eval()
     kinds = {type(m).__name__ for m in generator.modules()}
-    assert ("BatchNorm2d" in kinds) == (norm == "batch")
+    assert ("ImageBatchNorm2d" in kinds) == (norm == "batch")
     assert ("InstanceNorm2d" in kinds) == (norm == "instance")
     assert generator(torch.randn(1, 1, 64, 64)).shape == (1, 3, 64, 64)
 
@@ -69,3 +69,27 @@ def test_init_weights(init_type):
     assert std > 0
     with pytest.raises(ValueError, match="init"):
         init_weights(net, "uniform")
+
+
+def test_batch_norm_uses_each_images_own_statistics_outside_training():
+    """As the official test script (no eval()): a photo is what training at batch size 1 would give,
+    and it does not depend on the other images in the batch."""
+    from pix2pix.networks import ImageBatchNorm2d
+
+    torch.manual_seed(0)
+    generator = UNetGenerator(ngf=4, num_downs=6, dropout=False)
+    norms = [m for m in generator.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms and all(isinstance(m, ImageBatchNorm2d) for m in norms)
+    sketches = torch.rand(3, 1, 64, 64) * 2 - 1
+    with torch.no_grad():
+        generator.train()
+        for m in norms:
+            m.momentum = 0.0  # leave the running statistics alone while reading train-mode outputs
+        one_by_one = torch.cat([generator(s[None]) for s in sketches])
+        generator.eval()
+        together = generator(sketches)
+        for m in norms:
+            m.use_running_stats = True
+        textbook = generator(sketches)
+    assert torch.allclose(together, one_by_one, atol=1e-5)
+    assert not torch.allclose(textbook, together, atol=1e-2)
