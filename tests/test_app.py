@@ -14,7 +14,7 @@ from PIL import Image
 
 from app import EXAMPLES, Models, build_demo, describe, read_canvas
 from pix2pix import Translator, UNetGenerator
-from tests.conftest import calibrated_generator
+from tests.conftest import small_generator
 
 pytest_plugins = ["tests.conftest_app"]  # the app_url fixture
 
@@ -124,7 +124,7 @@ def test_variation_gives_a_photo_per_seed(client):
 
 def test_a_model_typed_in_is_used(client, tmp_path):
     other = tmp_path / "other"
-    calibrated_generator(ngf=4, seed=1).save_pretrained(other)
+    small_generator(ngf=4, seed=1).save_pretrained(other)
     expected = np.asarray(Translator(str(other)).translate(EXAMPLES[0]))
     photo = client.predict(handle_file(EXAMPLES[0]), model=str(other), api_name="/translate")
     np.testing.assert_array_equal(pixels(photo), expected)
@@ -145,7 +145,7 @@ def test_a_photo2sketch_model_turns_the_demo_around(client, tmp_path):
 def test_models_are_cached_and_the_least_recently_used_dropped(model_dir, tmp_path):
     folders = []
     for name in "abc":
-        calibrated_generator(ngf=4).save_pretrained(tmp_path / name)
+        small_generator(ngf=4).save_pretrained(tmp_path / name)
         folders.append(str(tmp_path / name))
     models = Models(str(model_dir), keep=2)
     a = models.get(folders[0])

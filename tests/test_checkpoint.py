@@ -8,11 +8,11 @@ from safetensors.torch import load_file, save_file
 
 from pix2pix import UNetGenerator
 from pix2pix.checkpoint import resolve_file
-from tests.conftest import calibrated_generator
+from tests.conftest import small_generator
 
 
 def test_round_trip_gives_identical_photos(tmp_path):
-    generator = calibrated_generator(ngf=4, num_downs=6)
+    generator = small_generator(ngf=4, num_downs=6)
     generator.save_pretrained(tmp_path)
     assert {p.name for p in tmp_path.iterdir()} >= {"config.json", "model.safetensors", "README.md"}
     assert json.loads((tmp_path / "config.json").read_text())["ngf"] == 4
@@ -23,7 +23,7 @@ def test_round_trip_gives_identical_photos(tmp_path):
 
 
 def test_half_precision_file_loads_into_float32(tmp_path):
-    generator = calibrated_generator(ngf=4, num_downs=6)
+    generator = small_generator(ngf=4, num_downs=6)
     generator.half().save_pretrained(tmp_path)
     assert load_file(tmp_path / "model.safetensors")["model.model.0.weight"].dtype == torch.float16
     loaded = UNetGenerator.from_pretrained(tmp_path)
@@ -33,7 +33,7 @@ def test_half_precision_file_loads_into_float32(tmp_path):
 
 @pytest.fixture
 def saved(tmp_path):
-    calibrated_generator(ngf=4, num_downs=6).save_pretrained(tmp_path)
+    small_generator(ngf=4, num_downs=6).save_pretrained(tmp_path)
     return tmp_path
 
 
@@ -133,7 +133,7 @@ def test_offline_hub_error_is_a_sentence(monkeypatch):
 
 def test_official_checkpoint_loads_without_pickle(tmp_path):
     """A latest_net_G.pth as the official code writes it: a plain state dict saved with torch.save."""
-    official = calibrated_generator(ngf=4, num_downs=6)
+    official = small_generator(ngf=4, num_downs=6)
     torch.save(official.state_dict(), tmp_path / "latest_net_G.pth")
     loaded = UNetGenerator.from_official(tmp_path / "latest_net_G.pth", ngf=4, num_downs=6).eval()
     sketch = torch.rand(1, 1, 64, 64)

@@ -9,7 +9,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter
 
 import train.evaluate as evaluate_module
-from tests.conftest import calibrated_generator
+from tests.conftest import small_generator
 from train.data import Pair, find_pairs
 from train.evaluate import evaluate, main, mean_photo_baseline, score
 from train.metrics import load_for_metrics
@@ -34,7 +34,7 @@ def face(seed: int) -> tuple[Image.Image, Image.Image]:
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("tiny_model")
-    calibrated_generator(ngf=8, num_downs=8).save_pretrained(folder)
+    small_generator(ngf=8, num_downs=8).save_pretrained(folder)
     return folder
 
 

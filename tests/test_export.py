@@ -11,14 +11,14 @@ import torch
 from pix2pix.__main__ import main
 from pix2pix.export import export_onnx
 from pix2pix.networks import UNetGenerator
-from tests.conftest import calibrated_generator
+from tests.conftest import small_generator
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """(model folder, ONNX file written by the CLI) for a small calibrated 256x256 generator."""
+    """(model folder, ONNX file written by the CLI) for a small 256x256 generator."""
     folder = tmp_path_factory.mktemp("export")
-    calibrated_generator(ngf=8).save_pretrained(folder / "model")
+    small_generator(ngf=8).save_pretrained(folder / "model")
     path = folder / "out" / "generator.onnx"
     assert (
         main(["export", "--model", str(folder / "model"), "--format", "onnx", "-o", str(path)]) == 0
@@ -56,7 +56,7 @@ def test_onnxruntime_gives_the_pytorch_photo(exported, batch):
 
 
 def test_training_generator_exports_the_eval_photo_with_fixed_batch_and_chosen_opset(tmp_path):
-    generator = calibrated_generator(ngf=4, num_downs=6).train()  # batch statistics and dropout on
+    generator = small_generator(ngf=4, num_downs=6).train()  # batch statistics and dropout on
     path = export_onnx(generator, tmp_path / "g.onnx", opset=20, dynamic_batch=False)
     assert not generator.training
     model = onnx.load(path)

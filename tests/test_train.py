@@ -390,11 +390,11 @@ def test_push_to_hub_sends_the_model_folder(pairs_dir, tmp_path, fake_hub, capsy
 
 
 def test_failed_upload_says_why_and_keeps_the_folder(tmp_path, fake_hub):
-    from tests.conftest import calibrated_generator
+    from tests.conftest import small_generator
     from train.publish import push
 
     model = tmp_path / "model"
-    calibrated_generator(ngf=4, num_downs=6).save_pretrained(model)
+    small_generator(ngf=4, num_downs=6).save_pretrained(model)
     fake_hub["fail"] = 401
     with pytest.raises(ValueError, match="Upload to someone/faces failed") as err:
         push(model, "someone/faces")

@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 
 from pix2pix import Translator
 from pix2pix.translate import cpu_has_bf16, load_generator
-from tests.conftest import calibrated_generator
+from tests.conftest import small_generator
 
 
 def face_sketch(size: int = 256, shift: int = 0) -> Image.Image:
@@ -37,7 +37,7 @@ def to_unit(photo: Image.Image) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def generator():
-    return calibrated_generator(ngf=16)
+    return small_generator(ngf=16)
 
 
 def test_translate_gives_a_photo_of_the_input_shape(model_dir):
