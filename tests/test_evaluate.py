@@ -122,20 +122,22 @@ def test_mean_photo_baseline_on_cuhk_student_matches_design(shared_dir):
     assert result["ssim"] == pytest.approx(0.644, abs=0.01)
 
 
-def test_cli_prints_the_table_and_writes_into_the_model_folder(tiny_model, tiny_data, capsys):
-    assert (
-        main(
-            ["--model", str(tiny_model), "--data", str(tiny_data), "--device", "cpu", "--baseline"]
-        )
-        == 0
-    )
+def test_cli_prints_the_table_and_writes_under_eval(
+    tiny_model, tiny_data, capsys, monkeypatch, tmp_path
+):
+    """By default results go to eval/<model name>, never into the model folder (results.png shows
+    the data set's images, which must not end up in a folder that is published)."""
+    monkeypatch.chdir(tmp_path)
+    args = ["--model", str(tiny_model), "--data", str(tiny_data), "--device", "cpu", "--baseline"]
+    assert main(args) == 0
     out = capsys.readouterr().out
     assert "| metric | value | mean training photo |" in out
     for label in ("FSIM (gray)", "FSIMc", "SSIM", "PSNR (dB)"):
         assert f"| {label} | " in out
-    written = json.loads((tiny_model / "metrics.json").read_text())
+    written = json.loads((tmp_path / "eval" / tiny_model.name / "metrics.json").read_text())
     assert f"| SSIM | {written['ssim']:.4f} |" in out
-    assert (tiny_model / "results.png").is_file()
+    assert (tmp_path / "eval" / tiny_model.name / "results.png").is_file()
+    assert not (tiny_model / "results.png").exists()
 
 
 @pytest.mark.parametrize("problem", ["missing model", "empty data"])
@@ -158,5 +160,10 @@ def test_cli_help_names_every_option_and_default(capsys):
     out = " ".join(capsys.readouterr().out.split())
     for option in ("--model", "--data", "--layout", "--split", "--out", "--device", "--baseline"):
         assert option in out
-    for default in ("default: test", "default: auto", "default: the model folder", "default: best"):
+    for default in (
+        "default: test",
+        "default: auto",
+        "default: eval/<model name>",
+        "default: best",
+    ):
         assert default in out

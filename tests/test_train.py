@@ -159,15 +159,11 @@ def test_run_folder_has_everything(pairs_dir, tmp_path):
     )  # sketch|made|true x 4
     assert (run / "loss_curve.png").is_file()
     model = run / "model"
-    assert {p.name for p in model.iterdir()} >= {
-        "config.json",
-        "model.safetensors",
-        "README.md",
-        "metrics.json",
-    }
+    assert {p.name for p in model.iterdir()} == {"config.json", "model.safetensors", "README.md"}
     card = (model / "README.md").read_text()
     assert "python -m train --data" in card and "FSIM" in card
-    metrics = json.loads((model / "metrics.json").read_text())
+    assert (run / "eval" / "results.png").is_file()  # pictures of the data stay out of model/
+    metrics = json.loads((run / "eval" / "metrics.json").read_text())
     assert metrics["pairs"] == 2 and 0 < metrics["fsim_gray"] <= 1
 
 

@@ -149,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out",
         default=None,
-        help="folder for metrics.json and results.png (default: the model folder if local, else ./eval)",
+        help="folder for metrics.json and results.png (default: eval/<model name>; results.png shows "
+        "the data set's images, so keep it out of folders you publish)",
     )
     p.add_argument(
         "--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)"
@@ -164,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    out = Path(args.out or (args.model if Path(args.model).is_dir() else "eval"))
+    out = Path(args.out or Path("eval") / Path(args.model).name)
     try:
         pairs = find_pairs(args.data, args.layout, args.split)
         result = evaluate(args.model, pairs, out_dir=out, device=args.device)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from huggingface_hub import HfApi
@@ -40,10 +39,6 @@ photo = Translator("{model_ref}").translate("sketch.png")
 
 {metrics}
 
-## Samples
-
-{samples}
-
 ## How it was made
 
 ```
@@ -74,9 +69,6 @@ def write_card(
     metrics: dict | None,
     command: str,
 ) -> None:
-    samples = "![test results](results.png)" if (model_dir / "results.png").exists() else ""
-    if (model_dir / "samples.png").exists():
-        samples += "\n\n![training samples: sketch | made | true](samples.png)"
     data = f"{n_train} training pairs from `{config.data}` (layout {config.layout})"
     if config.photos:
         data += (
@@ -99,7 +91,6 @@ def write_card(
         data=data
         + ". The card's license is `other`: a model carries the terms of its training data.",
         metrics=describe_metrics(metrics),
-        samples=samples or "(none)",
         command=command,
     )
     (model_dir / "README.md").write_text(card)
@@ -114,20 +105,21 @@ def save_model(
     problems: list[str],
     rank_checksums: list[float],
 ) -> None:
-    """save_pretrained, evaluation on the test split when there is one, the card, and a run summary."""
+    """save_pretrained, evaluation on the test split when there is one, the card, and a run summary.
+
+    Pictures of the data (sample grids, the test results grid) stay in the run folder, never in
+    model/: that folder is what gets published, and data sets often may not be redistributed.
+    """
     from train.data import find_pairs
     from train.evaluate import evaluate
 
     generator.eval().save_pretrained(model_dir)
-    samples = sorted((run_dir / "samples").glob("*.png"))
-    if samples:
-        shutil.copy(samples[-1], model_dir / "samples.png")
     try:
         test_pairs = find_pairs(config.data, config.layout, split="test")
     except ValueError:
         test_pairs = []
     metrics = (
-        evaluate(model_dir, test_pairs, out_dir=model_dir, device=config.device)
+        evaluate(model_dir, test_pairs, out_dir=run_dir / "eval", device=config.device)
         if test_pairs
         else None
     )
