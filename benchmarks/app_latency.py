@@ -43,17 +43,7 @@ sys.path.insert(0, str(REPO))
 from app import read_canvas, save_photo  # noqa: E402
 from pix2pix import Translator  # noqa: E402
 from pix2pix.imaging import load_image, to_photo, to_sketch_tensor  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.conftest_app import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 # The canvas (a CSS selector) is there and nothing covers it: Gradio lays a translucent status
 # tracker over components for a moment after the page loads, and a stroke begun on it is lost.

@@ -10,6 +10,18 @@ import pytest
 
 from app import Models, build_demo
 
+# Debian's Chromium, as the project's machines run it (Playwright cannot download its own here).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
 
 def launch(demo: gr.Blocks) -> str:
     """Serve `demo` on a free local port without blocking; its URL."""

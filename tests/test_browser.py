@@ -15,21 +15,12 @@ from PIL import Image
 
 from app import EXAMPLES
 from pix2pix import Translator
+from tests.conftest_app import CHROMIUM, CHROMIUM_ARGS
 
 pytest_plugins = ["tests.conftest_app"]  # the app_url fixture
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT_MS = 15_000
 # The canvas script has run and nothing lies over the canvas (Gradio covers it while the page loads).
 CANVAS_READY = """() => {
