@@ -168,7 +168,8 @@ def test_run_folder_has_everything(pairs_dir, tmp_path):
 
 
 def test_sigterm_then_resume_is_bit_exact(pairs_dir, tmp_path):
-    """A real process stopped with SIGTERM mid-run, resumed, ends with the uninterrupted run's weights."""
+    """A real run with a loader worker, stopped by SIGTERM to its whole process group (as Ctrl-C or
+    `docker stop` do) mid-run, resumed, ends with the weights of an uninterrupted run without workers."""
     reference = tmp_path / "reference"
     train(tiny(pairs_dir, reference, epochs=10, epochs_decay=5))
     run = tmp_path / "killed"
@@ -176,10 +177,15 @@ def test_sigterm_then_resume_is_bit_exact(pairs_dir, tmp_path):
         sys.executable,
         "-m",
         "train",
-        *cli_args(tiny(pairs_dir, run, epochs=10, epochs_decay=5)),
+        *cli_args(tiny(pairs_dir, run, epochs=10, epochs_decay=5, workers=1)),
     ]
     process = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     deadline = time.time() + 120
     while time.time() < deadline and process.poll() is None:
@@ -187,7 +193,7 @@ def test_sigterm_then_resume_is_bit_exact(pairs_dir, tmp_path):
         if losses.exists() and len(losses.read_text().splitlines()) > 10:
             break
         time.sleep(0.02)
-    process.send_signal(signal.SIGTERM)
+    os.killpg(process.pid, signal.SIGTERM)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
     assert "--resume" in err and not (run / "model").exists()

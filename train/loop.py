@@ -251,6 +251,14 @@ class StopRequested:
         self.requested = True
 
 
+def ignore_stop_signals(worker_id: int) -> None:
+    """Loader workers leave stopping to the trainer: a SIGTERM sent to the whole process group
+    (Ctrl-C, `docker stop`, a cluster's pre-emption) must not kill them in the middle of the
+    trainer's last save, which then fails with "DataLoader worker killed"."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def setup_device(config: TrainConfig) -> tuple[torch.device, int, int]:
     """(device, rank, world size); joins the process group when started by torchrun."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -331,7 +339,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             num_workers=config.workers,
             pin_memory=device.type == "cuda",
             drop_last=True,
-            generator=torch.Generator(),  # else the loader draws from the global RNG, and dropout's
+            generator=torch.Generator(),
+            worker_init_fn=ignore_stop_signals,  # else the loader draws from the global RNG, and dropout's
         )  # masks after a mid-epoch resume would differ from an uninterrupted run
         bar = tqdm(
             loader,
