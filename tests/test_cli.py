@@ -59,54 +59,23 @@ def test_folder_with_good_and_bad_files(tmp_path, model_dir):
     )  # 64x80 at the model's 256 on the long side
 
 
+def translate(inputs, out, model) -> int:
+    """`python -m pix2pix translate INPUT -o OUT --model MODEL`, in this process."""
+    return main(["translate", str(inputs), "-o", str(out), "--model", str(model)])
+
+
 def test_all_good_exits_zero(tmp_path, model_dir, capsys):
     Image.new("L", (32, 32), 255).save(tmp_path / "a.png")
-    assert (
-        main(
-            [
-                "translate",
-                str(tmp_path / "a.png"),
-                "-o",
-                str(tmp_path / "out"),
-                "--model",
-                str(model_dir),
-            ]
-        )
-        == 0
-    )
+    assert translate(tmp_path / "a.png", tmp_path / "out", model_dir) == 0
     assert (tmp_path / "out" / "a.png").is_file()
     assert "wrote 1 photo" in capsys.readouterr().out
 
 
 def test_missing_input_and_bad_model(tmp_path, model_dir, capsys):
-    assert (
-        main(
-            [
-                "translate",
-                str(tmp_path / "nope.png"),
-                "-o",
-                str(tmp_path),
-                "--model",
-                str(model_dir),
-            ]
-        )
-        == 1
-    )
+    assert translate(tmp_path / "nope.png", tmp_path, model_dir) == 1
     assert "no such file or folder" in capsys.readouterr().err
     Image.new("L", (32, 32), 255).save(tmp_path / "a.png")
-    assert (
-        main(
-            [
-                "translate",
-                str(tmp_path / "a.png"),
-                "-o",
-                str(tmp_path),
-                "--model",
-                str(tmp_path / "none"),
-            ]
-        )
-        == 2
-    )
+    assert translate(tmp_path / "a.png", tmp_path, tmp_path / "none") == 2
     assert "error: " in capsys.readouterr().err
 
 

@@ -46,8 +46,7 @@ class Models:
 
     @property
     def bare_generator(self) -> UNetGenerator:
-        g = self.generator
-        return g.module if isinstance(g, DistributedDataParallel) else g
+        return _bare(self.generator)
 
 
 def linear_decay(config: TrainConfig):

@@ -34,43 +34,36 @@ def sample_grid(generator: UNetGenerator, batch: dict[str, torch.Tensor], path: 
     to_rgb_rows(batch["input"], made, batch["target"]).save(path)
 
 
-def loss_curve(csv_path: Path, png_path: Path, width: int = 900, height: int = 420) -> None:
-    """G's L1 and GAN losses and D's, smoothed, drawn with PIL (no plotting library needed)."""
+def loss_curve(csv_path: Path, png_path: Path, width: int = 900, panel_height: int = 160) -> None:
+    """G's L1, G's GAN loss and D's loss, smoothed, one panel each with its own scale (they differ
+    by two orders of magnitude), drawn with PIL (no plotting library needed)."""
     with open(csv_path, newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows:
         return
     series = {
-        "G_L1 / lambda": ([float(r["G_L1"]) for r in rows], (200, 40, 40)),
-        "G_GAN": ([float(r["G_GAN"]) for r in rows], (40, 110, 200)),
-        "D (real + fake) / 2": (
-            [(float(r["D_real"]) + float(r["D_fake"])) / 2 for r in rows],
-            (40, 160, 60),
-        ),
+        "G_L1 (x lambda)": [float(r["G_L1"]) for r in rows],
+        "G_GAN": [float(r["G_GAN"]) for r in rows],
+        "D (real + fake) / 2": [(float(r["D_real"]) + float(r["D_fake"])) / 2 for r in rows],
     }
-    lam = max(float(rows[0]["G_L1"]), 1e-12)
-    values, colour = series["G_L1 / lambda"]
-    series["G_L1 / lambda"] = (
-        [v / lam * values[0] / max(values[0], 1e-12) for v in values],
-        colour,
-    )
-    image = Image.new("RGB", (width, height), "white")
+    image = Image.new("RGB", (width, panel_height * len(series) + 20), "white")
     draw = ImageDraw.Draw(image)
-    left, top, right, bottom = 60, 20, width - 20, height - 40
-    draw.rectangle((left, top, right, bottom), outline=(0, 0, 0))
     smooth = max(1, len(rows) // 100)
-    curves = {name: (_moving_average(v, smooth), c) for name, (v, c) in series.items()}
-    top_value = max(max(v) for v, _ in curves.values()) or 1.0
-    for i, (name, (values, colour)) in enumerate(curves.items()):
+    for i, (name, values) in enumerate(series.items()):
+        left, top, right = 60, 10 + i * panel_height, width - 20
+        bottom = top + panel_height - 20
+        draw.rectangle((left, top, right, bottom), outline=(0, 0, 0))
+        values = _moving_average(values, smooth)
+        high = max(values) or 1.0
         n = max(len(values) - 1, 1)
         points = [
-            (left + (right - left) * j / n, bottom - (bottom - top) * v / top_value)
+            (left + (right - left) * j / n, bottom - (bottom - top) * v / high)
             for j, v in enumerate(values)
         ]
-        draw.line(points, fill=colour, width=2)
-        draw.text((left + 10, top + 8 + 14 * i), name, fill=colour)
-    draw.text((left, bottom + 8), f"step 1 .. {rows[-1]['step']}", fill=(0, 0, 0))
-    draw.text((4, top), f"{top_value:.2f}", fill=(0, 0, 0))
+        draw.line(points, fill=(200, 40, 40), width=2)
+        draw.text((left + 10, top + 6), name, fill=(0, 0, 0))
+        draw.text((4, top), f"{high:.2f}", fill=(0, 0, 0))
+    draw.text((60, image.height - 16), f"step 1 .. {rows[-1]['step']}", fill=(0, 0, 0))
     image.save(png_path)
 
 
