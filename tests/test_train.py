@@ -67,7 +67,6 @@ def tiny(pairs_dir, out, **changes) -> TrainConfig:
 def cli_args(config: TrainConfig) -> list[str]:
     """The command line that gives `config` (only the settings the tiny runs change)."""
     names = (
-        "data",
         "out",
         "image_size",
         "ngf",
@@ -79,7 +78,7 @@ def cli_args(config: TrainConfig) -> list[str]:
         "sample_every",
         "device",
     )
-    return [
+    return ["--data", *config.data] + [
         arg for name in names for arg in (f"--{name.replace('_', '-')}", str(getattr(config, name)))
     ]
 

@@ -22,7 +22,18 @@ def build_parser() -> argparse.ArgumentParser:
     data = p.add_argument_group("data")
     data.add_argument(
         "--data",
-        help="folder (or CSV manifest) of training pairs; a test split beside it is used for evaluation",
+        nargs="+",
+        metavar="PATH",
+        help="folders (or CSV manifests) of training pairs, mixed; a test split beside the first "
+        "is used for evaluation",
+    )
+    data.add_argument(
+        "--repeat",
+        nargs="+",
+        type=int,
+        metavar="N",
+        help="ours: list each --data path N times per epoch, one N per path, to weight a small "
+        "set against a large one (default: 1 each)",
     )
     data.add_argument(
         "--layout",
@@ -80,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model.add_argument(
         "--norm", default=D.norm, choices=["batch", "instance", "none"], help="normalisation layers"
+    )
+    model.add_argument(
+        "--hints",
+        action="store_true",
+        help="ours: the generator also takes colour hints (sketch + RGB + mask = 5 channels), "
+        "sampled from the photo in training; a 1-channel --init-from model is widened",
     )
     model.add_argument(
         "--init-from",

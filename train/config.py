@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 
 @dataclass
 class TrainConfig:
-    data: str = ""  # folder (or CSV manifest) holding the pairs
+    data: list[str] = field(default_factory=list)  # folders (or CSV manifests) of pairs
+    repeat: list[int] | None = None  # ours: how often each data source is listed per epoch
     out: str = ""  # the run folder
     layout: str = "auto"
     direction: str = "sketch2photo"
@@ -20,6 +21,7 @@ class TrainConfig:
     doodle_prob: float = (
         0.0  # share of examples whose sketch is a doodle drawn from the photo (ours)
     )
+    hints: bool = False  # ours: the generator also takes colour hints (1 + 4 input channels)
     image_size: int = 256
     ngf: int = 64
     ndf: int = 64
@@ -40,6 +42,14 @@ class TrainConfig:
     save_every: int = 500  # steps between resumable states (also saved at each epoch's end)
     sample_every: int = 200  # steps between sample grids
     push_to_hub: str | None = None
+
+    def __post_init__(self):
+        if isinstance(self.data, str):  # one path, as older args.json files hold it
+            self.data = [self.data] if self.data else []
+
+    @property
+    def repeats(self) -> list[int]:
+        return self.repeat if self.repeat else [1] * len(self.data)
 
     @property
     def num_downs(self) -> int:
@@ -63,6 +73,10 @@ class TrainConfig:
             minimum = 0 if name == "epochs_decay" else 1
             if getattr(self, name) < minimum:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least {minimum}.")
+        if len(self.repeats) != len(self.data) or min(self.repeats, default=1) < 1:
+            raise ValueError("--repeat takes one whole number of at least 1 per --data path.")
+        if self.hints and self.direction != "sketch2photo":
+            raise ValueError("--hints colour the photo: they need --direction sketch2photo.")
         if not 0 <= self.doodle_prob <= 1:
             raise ValueError("--doodle-prob is a probability between 0 and 1.")
 

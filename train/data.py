@@ -36,6 +36,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from pix2pix.hints import stack_input
+from train.hints import sample_hints
+
 LAYOUTS = ("auto", "cuhk", "folders", "aligned", "csv", "photos")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 DIRECTIONS = ("sketch2photo", "photo2sketch")
@@ -314,6 +317,7 @@ class PairDataset(torch.utils.data.Dataset):
         seed: int = 0,
         doodle_prob: float = 0.0,
         sketch_style: str = "xdog",
+        hints: bool = False,
     ):
         if not pairs:
             raise ValueError("The data set has no pairs to train on.")
@@ -333,6 +337,7 @@ class PairDataset(torch.utils.data.Dataset):
         self.seed = seed
         self.doodle_prob = doodle_prob
         self.sketch_style = sketch_style
+        self.hints = hints
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -352,8 +357,13 @@ class PairDataset(torch.utils.data.Dataset):
             style = "doodle" if doodle else self.sketch_style
             sketch = sketchify(photo, style=style, rng=rng)
         sketch, photo = self._resize_crop_flip(sketch, photo, rng)
+        hints = sample_hints(np.asarray(photo), rng) if self.hints else None
         sketch, photo = _to_tensor(sketch), _to_tensor(photo)
         source, target = (sketch, photo) if self.direction == "sketch2photo" else (photo, sketch)
+        if hints is not None:
+            colours, mask = hints
+            mask = torch.from_numpy(mask[None].astype(np.float32))
+            source = stack_input(sketch, _to_tensor(Image.fromarray(colours)), mask)
         return {
             "sketch": sketch,
             "photo": photo,

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from pix2pix.hints import HINT_CHANNELS
 from pix2pix.losses import gan_loss, gradient_penalty
 from pix2pix.networks import NLayerDiscriminator, PixelDiscriminator, UNetGenerator, init_weights
 from train.config import TrainConfig
@@ -56,8 +57,11 @@ def linear_decay(config: TrainConfig):
 
 def build_models(config: TrainConfig, device: torch.device) -> Models:
     in_ch, out_ch = (1, 3) if config.direction == "sketch2photo" else (3, 1)
+    in_ch += HINT_CHANNELS if config.hints else 0
     if config.init_from:
         generator = UNetGenerator.from_pretrained(config.init_from)
+        if config.hints and generator.in_channels == 1:
+            generator = widen_input(generator, in_ch)
         if (generator.in_channels, generator.out_channels) != (in_ch, out_ch):
             raise ValueError(
                 f"--init-from {config.init_from} maps {generator.in_channels} to "
@@ -101,6 +105,26 @@ def build_models(config: TrainConfig, device: torch.device) -> Models:
         torch.optim.lr_scheduler.LambdaLR(opt_g, rule),
         torch.optim.lr_scheduler.LambdaLR(opt_d, rule),
     )
+
+
+def widen_input(generator: UNetGenerator, in_channels: int) -> UNetGenerator:
+    """The same generator taking more input channels, the new ones with zero weights: it makes
+    exactly the photos it made before until training teaches it to use them (a sketch-only model
+    fine-tuned into a hint model starts from what it knew)."""
+    config = {**generator._hub_mixin_config, "in_channels": in_channels}
+    wide = UNetGenerator(**config)
+    state = generator.state_dict()
+    first = "model.model.0.weight"
+    weight = state[first]
+    state[first] = torch.cat(
+        [
+            weight,
+            weight.new_zeros(weight.shape[0], in_channels - weight.shape[1], *weight.shape[2:]),
+        ],
+        1,
+    )
+    wide.load_state_dict(state)
+    return wide
 
 
 class Precision:
@@ -283,16 +307,23 @@ def epoch_order(n: int, seed: int, epoch: int, rank: int, world: int) -> list[in
 
 
 def load_data(config: TrainConfig) -> tuple[PairDataset, list[str]]:
-    pairs = find_pairs(config.data, config.layout, split="train")
+    pairs, problems = [], []
+    sources = [
+        (path, config.layout, n) for path, n in zip(config.data, config.repeats, strict=True)
+    ]
     if config.photos:
-        pairs += find_pairs(config.photos, "photos", split="train")
-    pairs, problems = check_pairs(pairs, strict=config.strict)
+        sources.append((config.photos, "photos", 1))
+    for path, layout, times in sources:
+        found, found_problems = check_pairs(find_pairs(path, layout, split="train"), config.strict)
+        pairs += found * times
+        problems += found_problems
     dataset = PairDataset(
         pairs,
         image_size=config.image_size,
         direction=config.direction,
         seed=config.seed,
         doodle_prob=config.doodle_prob,
+        hints=config.hints,
     )
     return dataset, problems
 

@@ -69,7 +69,11 @@ def write_card(
     metrics: dict | None,
     command: str,
 ) -> None:
-    data = f"{n_train} training pairs from `{config.data}` (layout {config.layout})"
+    sources = ", ".join(
+        f"`{path}`" + (f" (x{n})" if n > 1 else "")
+        for path, n in zip(config.data, config.repeats, strict=True)
+    )
+    data = f"{n_train} training pairs from {sources} (layout {config.layout})"
     if config.photos:
         data += (
             f", plus bare photos from `{config.photos}` with sketches drawn by pix2pix.sketchify"
@@ -115,7 +119,7 @@ def save_model(
 
     generator.eval().save_pretrained(model_dir)
     try:
-        test_pairs = find_pairs(config.data, config.layout, split="test")
+        test_pairs = find_pairs(config.data[0], config.layout, split="test")
     except ValueError:
         test_pairs = []
     metrics = (

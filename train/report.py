@@ -8,17 +8,22 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
+from pix2pix.hints import HINT_CHANNELS
 from pix2pix.networks import UNetGenerator
+
+
+def _rgb(column: torch.Tensor) -> torch.Tensor:
+    """Grey becomes RGB; a hint input (sketch, colours, mask) shows the colours over the sketch."""
+    column = column.detach().float().cpu()
+    if column.shape[1] == 1 + HINT_CHANNELS:
+        sketch, colours, mask = column[:, :1], column[:, 1:4], column[:, 4:]
+        return sketch.expand(-1, 3, -1, -1) * (1 - mask) + colours
+    return column.expand(-1, 3, -1, -1) if column.shape[1] == 1 else column
 
 
 def to_rgb_rows(*columns: torch.Tensor) -> Image.Image:
     """Tensors (N, C, H, W) in [-1, 1], one per column, laid out as N rows; grey becomes RGB."""
-    columns = [
-        c.detach().float().cpu().expand(-1, 3, -1, -1)
-        if c.shape[1] == 1
-        else c.detach().float().cpu()
-        for c in columns
-    ]
+    columns = [_rgb(c) for c in columns]
     grid = torch.cat([torch.cat(list(c), dim=2) for c in zip(*columns, strict=True)], dim=1)
     array = ((grid.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
     return Image.fromarray(array)
