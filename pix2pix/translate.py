@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from pix2pix.hints import HINT_CHANNELS, no_hints
 from pix2pix.imaging import to_photo, to_sketch_tensor
 from pix2pix.networks import UNetGenerator
 
@@ -82,6 +83,7 @@ class Translator:
         generator = generator.to(self.device, dtype=dtype, memory_format=self.memory_format)
         self.generator = generator.eval().requires_grad_(False)
         self.in_channels = self.generator.in_channels
+        self.hints = self.in_channels == 1 + HINT_CHANNELS  # a colour-hint model (pix2pix/hints.py)
         self.size = self.generator.image_size
         self._forward = self.generator
         if compile:
@@ -101,8 +103,11 @@ class Translator:
         """Several photos in one forward pass (what a GPU wants). Bad input raises ValueError."""
         if len(images) == 0:
             return []
-        prepared = [to_sketch_tensor(im, self.size, self.in_channels) for im in images]
+        channels = 1 if self.hints else self.in_channels
+        prepared = [to_sketch_tensor(im, self.size, channels) for im in images]
         batch = torch.cat([tensor for tensor, _ in prepared])
+        if self.hints:
+            batch = no_hints(batch)
         with self._lock:
             output = self.run(batch, seed)
         return [

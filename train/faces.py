@@ -177,8 +177,10 @@ def is_validation(person: str, share: float) -> bool:
     return int.from_bytes(digest[:4], "big") / 2**32 < share
 
 
-def cached_detection(detector: Detector, path: Path, cache: Path) -> Detection | str:
-    """Detections are kept per photo (keyed by name, size and modification time)."""
+def cached_detection(
+    detector: Detector, path: Path, photo: Image.Image, cache: Path
+) -> Detection | str:
+    """Detections are kept per photo file (keyed by path, size and modification time)."""
     stat = path.stat()
     key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
     file = cache / f"{key[:16]}.npz"
@@ -187,7 +189,7 @@ def cached_detection(detector: Detector, path: Path, cache: Path) -> Detection |
         if "reason" in stored:
             return str(stored["reason"])
         return Detection(stored["landmarks"], stored["mask"].astype(np.float32) / 255)
-    detection = detector(open_image(path))
+    detection = detector(photo)
     if isinstance(detection, str):
         np.savez(file, reason=detection)
     else:
@@ -235,14 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     written = {"train": 0, "val": 0}
     for index, path in enumerate(tqdm(files, desc="faces", unit="photo", dynamic_ncols=True)):
         try:
-            detection = cached_detection(detector, path, cache)
+            photo = open_image(path)
+            detection = cached_detection(detector, path, photo, cache)
         except OSError as error:
             detection = f"unreadable ({type(error).__name__})"
         if isinstance(detection, str):
             skipped[detection] = skipped.get(detection, 0) + 1
             continue
         rng = np.random.default_rng((args.seed, index))
-        doodle, photo = make_pair(open_image(path), detection, rng)
+        doodle, photo = make_pair(photo, detection, rng)
         split = "val" if is_validation(identity(path), args.val_share) else "train"
         doodle.save(out / split / "sketches" / f"{path.stem}.png")
         photo.save(out / split / "photos" / f"{path.stem}.jpg", quality=95)

@@ -428,7 +428,12 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
 def sample_batch(dataset: PairDataset, device: torch.device, n: int = 4) -> dict[str, torch.Tensor]:
     """The same few un-augmented training examples for every sample grid of the run."""
     plain = PairDataset(
-        dataset.pairs, dataset.image_size, dataset.direction, augment=False, seed=dataset.seed
+        dataset.pairs,
+        dataset.image_size,
+        dataset.direction,
+        augment=False,
+        seed=dataset.seed,
+        hints=dataset.hints,
     )
     items = [plain[i] for i in range(min(n, len(plain)))]
     return {k: torch.stack([it[k] for it in items]).to(device) for k in ("input", "target")}
