@@ -67,7 +67,6 @@ MESH_POINTS = (
 )
 DEFAULT_VAL = ROOT.parent / "data" / "lfw_pairs" / "val"
 HAAR_FILES = ("haarcascade_frontalface_default.xml", "haarcascade_eye.xml")
-HAAR_CACHE = ROOT / ".cache" / "haarcascades"
 
 
 @dataclass
@@ -170,16 +169,15 @@ class Judges:
 
 
 def haar_folder(cv2) -> Path:
-    """cv2.data.haarcascades, or .cache/haarcascades: the OpenCV 5.0.0 wheels ship cv2/data empty
-    (opencv/opencv-python#1244), so there the files come from a 4.x wheel."""
-    for folder in (Path(cv2.data.haarcascades), HAAR_CACHE):
-        if all((folder / name).is_file() for name in HAAR_FILES):
-            return folder
-    raise SystemExit(
-        f"OpenCV {cv2.__version__} has no Haar cascades in {cv2.data.haarcascades}. Take them from "
-        "an OpenCV 4 wheel:\n  pip download opencv-python-headless==4.13.0.92 --no-deps -d /tmp/cv4"
-        f"\n  unzip -j /tmp/cv4/*.whl {' '.join('cv2/data/' + n for n in HAAR_FILES)} -d {HAAR_CACHE}"
-    )
+    """The Haar cascades inside the OpenCV wheel. OpenCV 5.0's wheels ship cv2/data empty
+    (opencv/opencv-python#1244), which is why the `faces` extra pins OpenCV 4."""
+    folder = Path(cv2.data.haarcascades)
+    if not all((folder / name).is_file() for name in HAAR_FILES):
+        raise SystemExit(
+            f"OpenCV {cv2.__version__} has no Haar cascades in {folder}: "
+            "pip install 'opencv-contrib-python>=4.10,<5' (the faces extra does)."
+        )
+    return folder
 
 
 def nme(found: np.ndarray | None, drawn: np.ndarray | None) -> float:
