@@ -2,7 +2,8 @@
 
 Everything a user can give the app, the command line or the trainer (a file, bytes, a PIL image of
 any mode, a numpy array, a Gradio canvas value) becomes one clean 8-bit PIL image with `load_image`,
-then a white-padded square tensor in [-1, 1] with `to_sketch_tensor`. `to_photo` turns the
+then a white-padded square tensor in [-1, 1] with `to_sketch_tensor` (for a hint model: the
+drawing's lines, colours and hint mask, placed alike). `to_photo` turns the
 generator's output back into a PIL image and crops the padding away again.
 
 Anything we cannot read is a ValueError with a sentence a person understands; no other exception
@@ -17,7 +18,10 @@ from typing import Any, BinaryIO
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageOps
+
+from pix2pix.hints import HINT_CHANNELS, split_drawing, stack_input
 
 MAX_PIXELS: int = 50_000_000
 
@@ -63,16 +67,24 @@ def to_sketch_tensor(
 
     The aspect ratio is kept: the long side is resized to `size` (LANCZOS when shrinking, bicubic
     when growing) and the short side is padded with white, centred. The Placement says where the
-    content went, so that `to_photo` can crop the padding away again. channels=1 is grey, 3 is RGB.
+    content went, so that `to_photo` can crop the padding away again. channels=1 is grey, 3 is RGB,
+    5 the input of a hint model: a colour drawing split into its grey lines and its colour hints
+    (pix2pix.hints.split_drawing), stacked as the sketch, the colours and the mask (`stack_input`).
+    The lines are exactly what channels=1 gives for the same drawing without its hints.
     """
-    if channels not in (1, 3):
-        raise ValueError(f"A sketch tensor has 1 or 3 channels, not {channels}.")
+    if channels not in (1, 3, 1 + HINT_CHANNELS):
+        raise ValueError(
+            f"A sketch tensor has 1, 3 or {1 + HINT_CHANNELS} channels, not {channels}."
+        )
     if not isinstance(size, int) or size < 1:
         raise ValueError(
             f"The sketch size must be a positive whole number of pixels, not {size!r}."
         )
-    mode = "L" if channels == 1 else "RGB"
-    image = load_image(source).convert(mode)
+    image = load_image(source)
+    if channels == 1 + HINT_CHANNELS:
+        image, colours, mask = split_drawing(image)
+    else:
+        image = image.convert("L" if channels == 1 else "RGB")
 
     width, height = image.size
     scale = size / max(width, height)
@@ -81,13 +93,39 @@ def to_sketch_tensor(
         resample = Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BICUBIC
         image = image.resize(new_size, resample)
     placement = Placement((size - new_size[0]) // 2, (size - new_size[1]) // 2, *new_size)
-    square = Image.new(mode, (size, size), "white")
+    square = Image.new(image.mode, (size, size), "white")
     square.paste(image, (placement.left, placement.top))
 
     pixels = np.asarray(square, dtype=np.float32) / 127.5 - 1.0
     tensor = torch.from_numpy(pixels)
-    tensor = tensor[None] if channels == 1 else tensor.permute(2, 0, 1)
-    return tensor[None].contiguous(), placement
+    tensor = (tensor[None] if image.mode == "L" else tensor.permute(2, 0, 1))[None]
+    if channels == 1 + HINT_CHANNELS:
+        tensor = stack_input(tensor, *hint_planes(colours, mask, placement, size))
+    return tensor.contiguous(), placement
+
+
+def hint_planes(
+    colours: np.ndarray, mask: np.ndarray, placement: Placement, size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(H, W, 3) uint8 colours and an (H, W) bool mask -> colours (1, 3, size, size) in [-1, 1]
+    and mask (1, 1, size, size), resized into `placement` and padded with zeros (no hint).
+
+    Resized by area, the mask kept where it covers at least half of a pixel and the colours
+    averaged over the hint only, so that a hint neither blurs into the pixels around it nor
+    darkens towards the zeros outside it.
+    """
+    on = torch.from_numpy(mask.astype(np.float32))[None, None]
+    rgb = torch.from_numpy(colours.astype(np.float32) / 127.5 - 1.0).permute(2, 0, 1)[None]
+    shape = (placement.height, placement.width)
+    area = F.interpolate(on, size=shape, mode="area")
+    summed = F.interpolate(rgb * on, size=shape, mode="area")
+    kept = (area >= 0.5).float()
+    placed_colours, placed_mask = torch.zeros(1, 3, size, size), torch.zeros(1, 1, size, size)
+    rows = slice(placement.top, placement.top + placement.height)
+    cols = slice(placement.left, placement.left + placement.width)
+    placed_colours[..., rows, cols] = summed / area.clamp_min(1e-6) * kept
+    placed_mask[..., rows, cols] = kept
+    return placed_colours, placed_mask
 
 
 def to_photo(output: torch.Tensor, placement: Placement) -> Image.Image:

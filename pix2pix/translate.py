@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from pix2pix.hints import HINT_CHANNELS, no_hints
+from pix2pix.hints import HINT_CHANNELS
 from pix2pix.imaging import to_photo, to_sketch_tensor
 from pix2pix.networks import UNetGenerator
 
@@ -83,7 +83,9 @@ class Translator:
         generator = generator.to(self.device, dtype=dtype, memory_format=self.memory_format)
         self.generator = generator.eval().requires_grad_(False)
         self.in_channels = self.generator.in_channels
-        self.hints = self.in_channels == 1 + HINT_CHANNELS  # a colour-hint model (pix2pix/hints.py)
+        # A hint model takes colour hints besides the sketch (pix2pix.hints); the app shows its
+        # colour pens only then. Other models read a colour drawing as grey lines.
+        self.hints = self.in_channels == 1 + HINT_CHANNELS
         self.size = self.generator.image_size
         self._forward = self.generator
         if compile:
@@ -92,7 +94,9 @@ class Translator:
         self._lock = threading.Lock()
 
     def translate(self, image, seed: int | None = None) -> Image.Image:
-        """One photo. `image`: PIL image, numpy array, file path or Gradio canvas dict.
+        """One photo. `image`: PIL image, numpy array, file path or Gradio canvas dict. For a hint
+        model, coloured strokes in it are colour hints (pix2pix.hints.split_drawing); any other
+        model sees the whole drawing in grey.
 
         seed=None is deterministic; an int turns on the paper's dropout noise with that seed, so
         different seeds give different photos of one sketch.
@@ -103,11 +107,8 @@ class Translator:
         """Several photos in one forward pass (what a GPU wants). Bad input raises ValueError."""
         if len(images) == 0:
             return []
-        channels = 1 if self.hints else self.in_channels
-        prepared = [to_sketch_tensor(im, self.size, channels) for im in images]
+        prepared = [to_sketch_tensor(im, self.size, self.in_channels) for im in images]
         batch = torch.cat([tensor for tensor, _ in prepared])
-        if self.hints:
-            batch = no_hints(batch)
         with self._lock:
             output = self.run(batch, seed)
         return [
@@ -137,4 +138,5 @@ class Translator:
 
     def warm_up(self) -> None:
         """One blank sketch through the whole path, so the first visitor does not pay for it."""
-        self.run(torch.ones(1, self.in_channels, self.size, self.size))
+        blank = Image.new("L", (self.size, self.size), 255)
+        self.run(to_sketch_tensor(blank, self.size, self.in_channels)[0])

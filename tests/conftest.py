@@ -33,11 +33,14 @@ def shared_dir() -> Path:
     )
 
 
-def small_generator(ngf: int = 8, num_downs: int = 8, seed: int = 0) -> UNetGenerator:
+def small_generator(
+    ngf: int = 8, num_downs: int = 8, seed: int = 0, in_channels: int = 1
+) -> UNetGenerator:
     """A seeded random generator in eval mode. Its photos are not flat: outside training, batch norm
-    normalises each image by its own statistics (networks.ImageBatchNorm2d)."""
+    normalises each image by its own statistics (networks.ImageBatchNorm2d). in_channels=5 makes a
+    hint model (pix2pix.hints)."""
     torch.manual_seed(seed)
-    return UNetGenerator(in_channels=1, out_channels=3, ngf=ngf, num_downs=num_downs).eval()
+    return UNetGenerator(in_channels, out_channels=3, ngf=ngf, num_downs=num_downs).eval()
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import torch
 from PIL import Image, ImageFile
 
 from pix2pix import imaging
+from pix2pix.hints import no_hints, split_drawing
 from pix2pix.imaging import MAX_PIXELS, Placement, load_image, to_photo, to_sketch_tensor
 
 W, H = 8, 6
@@ -296,6 +297,47 @@ def test_three_channel_tensor_keeps_colour():
     assert to_photo(sketch[0], where).getpixel((5, 5)) == (255, 0, 0)
 
 
+def colour_drawing(size: tuple[int, int], colour=(200, 40, 30)) -> Image.Image:
+    """Black lines along the left and top, and a solid coloured block in the middle."""
+    width, height = size
+    image = Image.new("RGB", size, "white")
+    image.paste((0, 0, 0), (0, 0, width // 10, height))
+    image.paste((0, 0, 0), (0, 0, width, height // 10))
+    image.paste(colour, (width // 4, height // 4, 3 * width // 4, 3 * height // 4))
+    return image
+
+
+@pytest.mark.parametrize("image_size, size", [((300, 200), 64), ((60, 100), 256)])
+def test_hint_tensor_places_lines_and_hints_alike(image_size, size):
+    """Channel 0 is the grey tensor of the lines; the hints sit where the coloured block went, in
+    its exact colour (no blur into the pixels around it), with zeros in the padding."""
+    image = colour_drawing(image_size)
+    tensor, where = to_sketch_tensor(image, size=size, channels=5)
+    lines, _, _ = split_drawing(image)
+    grey, grey_where = to_sketch_tensor(lines, size=size, channels=1)
+    assert tensor.shape == (1, 5, size, size) and where == grey_where
+    assert torch.equal(tensor[:, :1], grey)
+
+    colours, mask = tensor[0, 1:4], tensor[0, 4]
+    assert set(mask.unique().tolist()) == {0.0, 1.0}
+    expected = torch.tensor([200, 40, 30]) / 127.5 - 1
+    assert torch.allclose(colours[:, mask == 1], expected[:, None].expand(3, int(mask.sum())))
+    assert (colours[:, mask == 0] == 0).all()
+    content = torch.zeros(size, size, dtype=torch.bool)
+    content[where.top : where.top + where.height, where.left : where.left + where.width] = True
+    assert not mask[~content].any()  # no hint in the padding
+    area = (image_size[0] // 2) * (image_size[1] // 2) * (where.width / image_size[0]) ** 2
+    assert abs(mask.sum().item() - area) <= 2 * (where.width + where.height) / 2  # one pixel rim
+
+
+def test_hint_tensor_of_a_black_only_drawing_is_the_grey_tensor_and_no_hints():
+    image = colour_drawing((90, 70), colour=(0, 0, 0))
+    tensor, where = to_sketch_tensor(image, size=64, channels=5)
+    grey, grey_where = to_sketch_tensor(image, size=64, channels=1)
+    assert where == grey_where
+    assert torch.equal(tensor, no_hints(grey))
+
+
 def test_values_are_float32_in_range():
     noise = np.random.default_rng(0).random((37, 23, 3))
     for channels in (1, 3):
@@ -424,7 +466,11 @@ def test_pixel_limit_applies_to_every_input(make, monkeypatch):
 
 @pytest.mark.parametrize(
     "options, message",
-    [({"channels": 2}, "1 or 3 channels"), ({"size": 0}, "positive"), ({"size": 2.5}, "positive")],
+    [
+        ({"channels": 2}, "1, 3 or 5 channels"),
+        ({"size": 0}, "positive"),
+        ({"size": 2.5}, "positive"),
+    ],
 )
 def test_to_sketch_tensor_bad_options(options, message):
     with pytest.raises(ValueError, match=message):

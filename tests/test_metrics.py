@@ -4,12 +4,13 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageFilter
 
-from train.metrics import fsim, load_for_metrics, psnr, ssim
+from train.metrics import ciede2000, fsim, load_for_metrics, psnr, srgb_to_lab, ssim
 
 TOLERANCE = 1e-3
 DISTORTIONS = ["sketch", "blur2", "gray", "shift3"]
@@ -151,3 +152,68 @@ def test_load_for_metrics_accepts_paths_and_images(shared_dir, reference):
 def test_bad_input_raises_value_error(x, y, message, name):
     with pytest.raises(ValueError, match=message):
         METRICS[name](x, y)
+
+
+# Sharma, Wu & Dalal (2005), "The CIEDE2000 color-difference formula: implementation notes,
+# supplementary test data, and mathematical observations", Table 1: L1 a1 b1 L2 a2 b2 dE00.
+SHARMA_PAIRS = """
+50.0000 2.6772 -79.7751 50.0000 0.0000 -82.7485 2.0425
+50.0000 3.1571 -77.2803 50.0000 0.0000 -82.7485 2.8615
+50.0000 2.8361 -74.0200 50.0000 0.0000 -82.7485 3.4412
+50.0000 -1.3802 -84.2814 50.0000 0.0000 -82.7485 1.0000
+50.0000 -1.1848 -84.8006 50.0000 0.0000 -82.7485 1.0000
+50.0000 -0.9009 -85.5211 50.0000 0.0000 -82.7485 1.0000
+50.0000 0.0000 0.0000 50.0000 -1.0000 2.0000 2.3669
+50.0000 -1.0000 2.0000 50.0000 0.0000 0.0000 2.3669
+50.0000 2.4900 -0.0010 50.0000 -2.4900 0.0009 7.1792
+50.0000 2.4900 -0.0010 50.0000 -2.4900 0.0010 7.1792
+50.0000 2.4900 -0.0010 50.0000 -2.4900 0.0011 7.2195
+50.0000 2.4900 -0.0010 50.0000 -2.4900 0.0012 7.2195
+50.0000 -0.0010 2.4900 50.0000 0.0009 -2.4900 4.8045
+50.0000 -0.0010 2.4900 50.0000 0.0010 -2.4900 4.8045
+50.0000 -0.0010 2.4900 50.0000 0.0011 -2.4900 4.7461
+50.0000 2.5000 0.0000 50.0000 0.0000 -2.5000 4.3065
+50.0000 2.5000 0.0000 73.0000 25.0000 -18.0000 27.1492
+50.0000 2.5000 0.0000 61.0000 -5.0000 29.0000 22.8977
+50.0000 2.5000 0.0000 56.0000 -27.0000 -3.0000 31.9030
+50.0000 2.5000 0.0000 58.0000 24.0000 15.0000 19.4535
+50.0000 2.5000 0.0000 50.0000 3.1736 0.5854 1.0000
+50.0000 2.5000 0.0000 50.0000 3.2972 0.0000 1.0000
+50.0000 2.5000 0.0000 50.0000 1.8634 0.5757 1.0000
+50.0000 2.5000 0.0000 50.0000 3.2592 0.3350 1.0000
+60.2574 -34.0099 36.2677 60.4626 -34.1751 39.4387 1.2644
+63.0109 -31.0961 -5.8663 62.8187 -29.7946 -4.0864 1.2630
+61.2901 3.7196 -5.3901 61.4292 2.2480 -4.9620 1.8731
+35.0831 -44.1164 3.7933 35.0232 -40.0716 1.5901 1.8645
+22.7233 20.0904 -46.6940 23.0331 14.9730 -42.5619 2.0373
+36.4612 47.8580 18.3852 36.2715 50.5065 21.2231 1.4146
+90.8027 -2.0831 1.4410 91.1528 -1.6435 0.0447 1.4441
+90.9257 -0.5406 -0.9208 88.6381 -0.8985 -0.7239 1.5381
+6.7747 -0.2908 -2.4247 5.8714 -0.0985 -2.2286 0.6377
+2.0776 0.0795 -1.1350 0.9033 -0.0636 -0.5514 0.9082
+"""
+
+
+def test_ciede2000_matches_sharma_test_data():
+    """All 34 pairs to the table's 4 decimals, both ways round (the formula is symmetric), and as
+    one (34, 3) array or element by element."""
+    table = np.array([line.split() for line in SHARMA_PAIRS.strip().splitlines()], dtype=float)
+    lab1, lab2, expected = table[:, :3], table[:, 3:6], table[:, 6]
+    assert np.abs(ciede2000(lab1, lab2) - expected).max() < 1e-4
+    assert np.abs(ciede2000(lab2, lab1) - expected).max() < 1e-4
+    assert ciede2000(lab1[16], lab2[16]) == pytest.approx(27.1492, abs=1e-4)
+    assert np.all(ciede2000(lab1, lab1) == 0)
+
+
+@pytest.mark.parametrize(
+    "rgb, lab",
+    [
+        ((1.0, 1.0, 1.0), (100.0, 0.0, 0.0)),
+        ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0)),
+        ((1.0, 0.0, 0.0), (53.24, 80.09, 67.20)),  # sRGB red under D65
+        ((0.0, 0.0, 1.0), (32.30, 79.19, -107.86)),
+        ((0.5, 0.5, 0.5), (53.39, 0.0, 0.0)),
+    ],
+)
+def test_srgb_to_lab(rgb, lab):
+    assert srgb_to_lab(np.array(rgb)) == pytest.approx(lab, abs=0.01)

@@ -8,26 +8,33 @@ import torch
 from PIL import Image, ImageDraw
 
 from pix2pix import Translator
+from pix2pix.hints import no_hints
+from pix2pix.imaging import to_photo, to_sketch_tensor
 from pix2pix.translate import cpu_has_bf16, load_generator
 from tests.conftest import small_generator
 
 
-def face_sketch(size: int = 256, shift: int = 0) -> Image.Image:
-    """A doodle of a face: outline, eyes, nose, mouth."""
-    image = Image.new("L", (size, size), 255)
+def face_sketch(size: int = 256, shift: int = 0, hair=None) -> Image.Image:
+    """A doodle of a face: outline, eyes, nose, mouth; with `hair`, an RGB colour, a scribble of
+    that colour over the hair (the drawing is then RGB, as the canvas sends it)."""
+    image = Image.new("L" if hair is None else "RGB", (size, size), "white")
     draw = ImageDraw.Draw(image)
     s = size / 256
-    draw.ellipse([60 * s + shift, 40 * s, 196 * s + shift, 220 * s], outline=0, width=3)
+    black = 0 if hair is None else (0, 0, 0)
+    draw.ellipse([60 * s + shift, 40 * s, 196 * s + shift, 220 * s], outline=black, width=3)
     for x in (100, 156):
         draw.ellipse(
-            [(x - 10) * s + shift, 100 * s, (x + 10) * s + shift, 112 * s], outline=0, width=2
+            [(x - 10) * s + shift, 100 * s, (x + 10) * s + shift, 112 * s], outline=black, width=2
         )
     draw.line(
         [128 * s + shift, 115 * s, 120 * s + shift, 150 * s, 132 * s + shift, 152 * s],
-        fill=0,
+        fill=black,
         width=2,
     )
-    draw.arc([100 * s + shift, 160 * s, 156 * s + shift, 190 * s], 20, 160, fill=0, width=3)
+    draw.arc([100 * s + shift, 160 * s, 156 * s + shift, 190 * s], 20, 160, fill=black, width=3)
+    if hair is not None:
+        zigzag = [(80, 50), (176, 52), (84, 62), (172, 64), (90, 74)]
+        draw.line([(x * s + shift, y * s) for x, y in zigzag], fill=hair, width=round(10 * s))
     return image
 
 
@@ -35,9 +42,13 @@ def to_unit(photo: Image.Image) -> np.ndarray:
     return np.asarray(photo, dtype=np.float32) / 255
 
 
-@pytest.fixture(scope="module")
-def generator():
-    return small_generator(ngf=16)
+RED, BLUE = (200, 40, 30), (40, 80, 170)
+
+
+@pytest.fixture(scope="module", params=[1, 5], ids=["sketch-model", "hint-model"])
+def generator(request):
+    """A sketch-only model and a hint model: everything below holds for both."""
+    return small_generator(ngf=16, in_channels=request.param)
 
 
 def test_translate_gives_a_photo_of_the_input_shape(model_dir):
@@ -50,7 +61,7 @@ def test_translate_gives_a_photo_of_the_input_shape(model_dir):
 
 def test_fast_path_matches_fp32_eager(generator):
     """The default path (channels_last, bf16 where the CPU has it) stays within 0.02 of fp32 eager."""
-    sketches = [face_sketch(shift=s) for s in (-20, 0, 20)]
+    sketches = [face_sketch(shift=s, hair=RED) for s in (-20, 0, 20)]
     reference = Translator(generator, device="cpu", dtype=torch.float32, channels_last=False)
     fast = Translator(generator, device="cpu")
     assert fast.dtype == (torch.bfloat16 if cpu_has_bf16() else torch.float32)
@@ -61,17 +72,18 @@ def test_fast_path_matches_fp32_eager(generator):
 
 
 @pytest.mark.slow
-def test_compiled_path_matches_fp32_eager(generator):
+def test_compiled_path_matches_fp32_eager():
+    generator = small_generator(ngf=16, in_channels=5)  # a hint model's input, 5 channels
     reference = Translator(generator, device="cpu", dtype=torch.float32, channels_last=False)
     compiled = Translator(generator, device="cpu", dtype=torch.float32, compile=True)
-    sketch = face_sketch()
+    sketch = face_sketch(hair=RED)
     diff = np.abs(to_unit(compiled.translate(sketch)) - to_unit(reference.translate(sketch))).mean()
     assert diff < 0.02
 
 
 def test_batch_equals_one_by_one(generator):
     translator = Translator(generator, device="cpu", dtype=torch.float32)
-    sketches = [face_sketch(shift=s) for s in (-10, 10)]
+    sketches = [face_sketch(shift=s, hair=RED) for s in (-10, 10)]
     batch = translator.translate_batch(sketches)
     for sketch, photo in zip(sketches, batch, strict=True):
         assert np.abs(to_unit(translator.translate(sketch)) - to_unit(photo)).max() < 1e-4
@@ -80,7 +92,7 @@ def test_batch_equals_one_by_one(generator):
 
 def test_variation_is_seeded(generator):
     translator = Translator(generator, device="cpu", dtype=torch.float32)
-    sketch = face_sketch()
+    sketch = face_sketch(hair=RED)
     plain = to_unit(translator.translate(sketch))
     assert np.array_equal(plain, to_unit(translator.translate(sketch)))  # deterministic by default
     one, again, other = (to_unit(translator.translate(sketch, seed=s)) for s in (1, 1, 2))
@@ -95,7 +107,7 @@ def test_variation_is_seeded(generator):
 
 def test_eight_threads_at_once(generator):
     translator = Translator(generator, device="cpu")
-    sketches = [face_sketch(shift=s) for s in range(-16, 16, 4)]
+    sketches = [face_sketch(shift=s, hair=RED) for s in range(-16, 16, 4)]
     expected = [to_unit(translator.translate(s)) for s in sketches]
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda s: to_unit(translator.translate(s)), sketches * 2))
@@ -130,3 +142,39 @@ def test_grey_photo2sketch_models_work(tmp_path):
     translator = Translator(tmp_path, device="cpu")
     sketch = translator.translate(Image.new("RGB", (64, 64), (200, 120, 90)))
     assert sketch.mode == "L" and sketch.size == (64, 64)
+
+
+def test_the_translator_says_whether_its_model_takes_hints():
+    assert Translator(small_generator(ngf=4, in_channels=5), device="cpu").hints
+    assert not Translator(small_generator(ngf=4), device="cpu").hints
+
+
+def test_hint_model_black_only_drawing_gives_the_photo_of_the_sketch_alone():
+    """Bit for bit: the grey lines with all-zero hint channels, whether the drawing comes as RGB or
+    grey."""
+    translator = Translator(small_generator(ngf=16, in_channels=5), device="cpu")
+    for drawing in (face_sketch(), face_sketch(hair=(0, 0, 0))):
+        sketch, placement = to_sketch_tensor(drawing.convert("L"), 256, channels=1)
+        expected = np.asarray(to_photo(translator.run(no_hints(sketch))[0], placement))
+        for given in (drawing.convert("L"), drawing.convert("RGB")):
+            assert np.array_equal(np.asarray(translator.translate(given)), expected)
+
+
+def test_hint_model_reads_the_colours():
+    """Red and blue hair scribbles give different photos, and each differs from the sketch alone
+    with its scribble drawn in grey (the colour is what counts, not just a mark)."""
+    translator = Translator(small_generator(ngf=16, in_channels=5), device="cpu")
+    red, blue = (to_unit(translator.translate(face_sketch(hair=c))) for c in (RED, BLUE))
+    as_grey = to_unit(translator.translate(face_sketch(hair=RED).convert("L")))
+    assert np.abs(red - blue).mean() > 1e-3
+    assert np.abs(red - as_grey).mean() > 1e-3
+
+
+def test_sketch_model_sees_a_colour_drawing_in_grey():
+    """A 1-channel model does as it always did: coloured strokes are grey lines."""
+    translator = Translator(small_generator(ngf=16), device="cpu")
+    drawing = face_sketch(hair=RED)
+    assert np.array_equal(
+        np.asarray(translator.translate(drawing)),
+        np.asarray(translator.translate(drawing.convert("L"))),
+    )
