@@ -10,6 +10,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from pix2pix.export import DEFAULT_OPSET, INSTALL_HINT, MIN_OPSET, export_onnx
+from pix2pix.hints import HINT_CHANNELS
+
+HINT_LAYOUT = (
+    "channel 0 the grey sketch (white = 1), 1-3 the hint colours (RGB times the mask), "
+    "4 the hint mask (1 on a hint)"
+)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
@@ -73,9 +79,10 @@ def export_model(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     size = generator.image_size
+    layout = HINT_LAYOUT if generator.in_channels == 1 + HINT_CHANNELS else "white = 1"
     print(
         f"wrote {path}: input 'sketch' (N, {generator.in_channels}, {size}, {size}) in [-1, 1], "
-        f"white = 1; output 'photo' (N, {generator.out_channels}, {size}, {size}) in [-1, 1]"
+        f"{layout}; output 'photo' (N, {generator.out_channels}, {size}, {size}) in [-1, 1]"
     )
     return 0
 
@@ -86,7 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     translate = commands.add_parser(
         "translate",
         help="turn sketches into photos",
-        description="Turn sketch images (files, or folders searched recursively) into PNG photos.",
+        description="Turn sketch images (files, or folders searched recursively) into PNG photos. "
+        "For a model trained with colour hints, coloured strokes in a drawing are hints (the colour "
+        "of hair, skin, clothes) and black or grey strokes are lines; other models see the "
+        "drawing in grey.",
     )
     translate.add_argument("inputs", nargs="+", metavar="INPUT", help="sketch files or folders")
     translate.add_argument(

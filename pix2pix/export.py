@@ -2,7 +2,10 @@
 
 The model takes "sketch", float (N, in_channels, S, S) in [-1, 1] with white = +1 and S the
 generator's image_size, and gives "photo", (N, out_channels, S, S) in [-1, 1]: the tensors that
-pix2pix.imaging's to_sketch_tensor makes and to_photo reads. It is the deterministic generator
+pix2pix.imaging's to_sketch_tensor makes and to_photo reads. A hint model's "sketch" has 5
+channels (pix2pix.hints): 0 the grey sketch, 1-3 the hint colours as RGB in [-1, 1] multiplied
+by the mask (0 where there is no hint), 4 the hint mask (1 on a hint, else 0); channels 1-4 all
+zero is the sketch alone. It is the deterministic generator
 (eval mode: batch norm's running statistics, no dropout), the path Translator takes without a seed.
 
 Export uses torch.export (`torch.onnx.export(..., dynamo=True)`), the exporter PyTorch maintains;

@@ -3,10 +3,11 @@
 import subprocess
 import sys
 
+import numpy as np
 from PIL import Image
 
 from pix2pix.__main__ import main
-from tests.conftest import REPO
+from tests.conftest import REPO, face_sketch, small_generator
 
 
 def make_inputs(folder):
@@ -87,3 +88,37 @@ def test_help_explains_options(capsys):
             assert exit.code == 0
     text = capsys.readouterr().out
     assert "--model" in text and "--device" in text and "--seed" in text
+
+
+def test_colour_drawing_gives_hints_to_a_hint_model_only(tmp_path):
+    """A colour PNG as it is: a hint model reads the red scribble as a colour hint (its photo is not
+    that of the grey drawing), a sketch model reads the whole drawing in grey (the same photo)."""
+    drawing = face_sketch(hair=(200, 40, 30))
+    drawing.save(tmp_path / "colour.png")
+    drawing.convert("L").save(tmp_path / "grey.png")
+    photos = {}
+    for in_channels in (1, 5):
+        model = tmp_path / f"model{in_channels}"
+        small_generator(ngf=8, in_channels=in_channels).save_pretrained(model)
+        out = tmp_path / f"out{in_channels}"
+        assert (
+            main(
+                [
+                    "translate",
+                    str(tmp_path / "colour.png"),
+                    str(tmp_path / "grey.png"),
+                    "-o",
+                    str(out),
+                    "--model",
+                    str(model),
+                ]
+            )
+            == 0
+        )
+        photos[in_channels] = [
+            np.asarray(Image.open(out / name)) for name in ("colour.png", "grey.png")
+        ]
+    colour, grey = photos[5]
+    assert np.abs(colour.astype(int) - grey).mean() > 0.5
+    colour, grey = photos[1]
+    assert np.array_equal(colour, grey)

@@ -10,6 +10,7 @@ import torch
 
 from pix2pix.__main__ import main
 from pix2pix.export import export_onnx
+from pix2pix.hints import stack_input
 from pix2pix.networks import UNetGenerator
 from tests.conftest import small_generator
 
@@ -100,3 +101,29 @@ def test_help_mentions_format(capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert "--format" in text and "onnx" in text and "--opset" in text
+
+
+def test_hint_model_exports_five_channels_and_runs_in_onnxruntime(tmp_path, capsys):
+    """A hint model's file takes the 5-channel input (sketch, colours times mask, mask) and gives
+    PyTorch's photo, with hints and without."""
+    folder = tmp_path / "model"
+    small_generator(ngf=4, num_downs=6, in_channels=5).save_pretrained(folder)
+    path = tmp_path / "hints.onnx"
+    assert main(["export", "--model", str(folder), "-o", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "(N, 5, 64, 64)" in out and "hint mask" in out
+    model = onnx.load(path)
+    assert [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim][1:] == [5, 64, 64]
+
+    generator = UNetGenerator.from_pretrained(folder).eval()
+    sketch = torch.rand(2, 1, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    mask = torch.zeros(2, 1, 64, 64)
+    mask[0, :, 10:30, 10:40] = 1
+    colours = torch.tensor([0.6, -0.7, -0.8]).view(1, 3, 1, 1).expand(2, 3, 64, 64)
+    inputs = stack_input(sketch, colours, mask)  # the second has no hint
+    with torch.no_grad():
+        expected = generator(inputs).numpy()
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (got,) = session.run(["photo"], {"sketch": inputs.numpy()})
+    assert expected.std() > 0.05
+    assert np.abs(got - expected).max() < 1e-3

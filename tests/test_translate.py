@@ -5,37 +5,13 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from pix2pix import Translator
 from pix2pix.hints import no_hints
 from pix2pix.imaging import to_photo, to_sketch_tensor
 from pix2pix.translate import cpu_has_bf16, load_generator
-from tests.conftest import small_generator
-
-
-def face_sketch(size: int = 256, shift: int = 0, hair=None) -> Image.Image:
-    """A doodle of a face: outline, eyes, nose, mouth; with `hair`, an RGB colour, a scribble of
-    that colour over the hair (the drawing is then RGB, as the canvas sends it)."""
-    image = Image.new("L" if hair is None else "RGB", (size, size), "white")
-    draw = ImageDraw.Draw(image)
-    s = size / 256
-    black = 0 if hair is None else (0, 0, 0)
-    draw.ellipse([60 * s + shift, 40 * s, 196 * s + shift, 220 * s], outline=black, width=3)
-    for x in (100, 156):
-        draw.ellipse(
-            [(x - 10) * s + shift, 100 * s, (x + 10) * s + shift, 112 * s], outline=black, width=2
-        )
-    draw.line(
-        [128 * s + shift, 115 * s, 120 * s + shift, 150 * s, 132 * s + shift, 152 * s],
-        fill=black,
-        width=2,
-    )
-    draw.arc([100 * s + shift, 160 * s, 156 * s + shift, 190 * s], 20, 160, fill=black, width=3)
-    if hair is not None:
-        zigzag = [(80, 50), (176, 52), (84, 62), (172, 64), (90, 74)]
-        draw.line([(x * s + shift, y * s) for x, y in zigzag], fill=hair, width=round(10 * s))
-    return image
+from tests.conftest import face_sketch, small_generator
 
 
 def to_unit(photo: Image.Image) -> np.ndarray:
