@@ -87,9 +87,9 @@ def main() -> None:
     models = {"paper unet_256 (3->3, ngf 64)": (reference, torch.rand(1, 3, 256, 256) * 2 - 1)}
     if Path(args.model, "model.safetensors").is_file():
         compact = UNetGenerator.from_pretrained(args.model).eval()
-        models[f"{Path(args.model).name} (1->3, ngf {compact.ngf})"] = (
+        models[f"{Path(args.model).name} ({compact.in_channels}->3, ngf {compact.ngf})"] = (
             compact,
-            torch.rand(1, 1, 256, 256) * 2 - 1,
+            torch.rand(1, compact.in_channels, 256, 256) * 2 - 1,  # a hint model takes 5
         )
 
     with torch.inference_mode():
