@@ -39,10 +39,33 @@ def find_inputs(inputs: list[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
     return found, problems
 
 
+def unique_names(found: list[tuple[Path, Path]]) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """Outputs never overwrite each other: a.png and a.jpg would both make a.png, so the second
+    (in input order) makes a-2.png; a name another input wants is never handed out. Returns the
+    new list and one line per renamed output."""
+    wanted = {name for _, name in found}
+    taken, unique, renamed = set(), [], []
+    for path, name in found:
+        choice, n = name, 1
+        while choice in taken or (choice != name and choice in wanted):
+            n += 1
+            choice = name.with_name(f"{name.stem}-{n}{name.suffix}")
+        if choice != name:
+            renamed.append(f"{path} -> {choice} ({name} is another input's photo)")
+        taken.add(choice)
+        unique.append((path, choice))
+    return unique, renamed
+
+
 def translate_files(args: argparse.Namespace) -> int:
     from pix2pix.translate import Translator
 
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        print(f"error: -o {out} is a file; -o takes a folder for the photos.", file=sys.stderr)
+        return 2
     files, problems = find_inputs(args.inputs)
+    files, renamed = unique_names(files)
     for line in problems:
         print(line, file=sys.stderr)
     try:
@@ -50,8 +73,9 @@ def translate_files(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    out = Path(args.output)
-    written = 0
+    for line in renamed:
+        print(f"renamed: {line}")
+    written = replaced = 0
     for path, name in tqdm(files, desc="translating", unit="image", disable=len(files) < 2):
         try:
             photo = translator.translate(path, seed=args.seed)
@@ -61,10 +85,13 @@ def translate_files(args: argparse.Namespace) -> int:
             continue
         target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)
+        replaced += target.exists()
         photo.save(target)
         written += 1
     print(
-        f"wrote {written} photo(s) to {out}" + (f"; {len(problems)} problem(s)" if problems else "")
+        f"wrote {written} photo(s) to {out}"
+        + (f", replacing {replaced} that were there" if replaced else "")
+        + (f"; {len(problems)} problem(s)" if problems else "")
     )
     return 1 if problems else 0
 
@@ -96,11 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Turn sketch images (files, or folders searched recursively) into PNG photos. "
         "For a model trained with colour hints, coloured strokes in a drawing are hints (the colour "
         "of hair, skin, clothes) and black or grey strokes are lines; other models see the "
-        "drawing in grey.",
+        "drawing in grey. "
+        "Exit code 1 when some input could not be read (the others are still written), 2 when "
+        "nothing could start (a bad model, device or -o).",
     )
     translate.add_argument("inputs", nargs="+", metavar="INPUT", help="sketch files or folders")
     translate.add_argument(
-        "-o", "--output", required=True, metavar="OUT", help="folder for the photos"
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="folder for the photos: one PNG per input, named after it (a.jpg -> OUT/a.png, "
+        "dir/sub/b.jpg -> OUT/sub/b.png); inputs that would share a name (a.png and a.jpg) get "
+        "-2, -3, ... in input order, and each renaming is printed",
     )
     translate.add_argument(
         "--model",

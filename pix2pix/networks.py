@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
-from safetensors.torch import save_file
+from safetensors.torch import save
 from torch import nn
 
 from pix2pix.checkpoint import (
@@ -155,9 +155,13 @@ class UNetGenerator(
         return self.model(sketch)
 
     def _save_pretrained(self, save_directory: Path) -> None:
-        """Weights leave in the dtype they have in memory (half() first to ship a small file)."""
+        """Weights leave in the dtype they have in memory (half() first to ship a small file).
+
+        Written as an ordinary file (mode 0644 under the usual umask): safetensors' save_file
+        makes it 0600, which other users, a web server or a container cannot read."""
         state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
-        save_file(state, str(Path(save_directory) / WEIGHTS_NAME), metadata={"format": "pt"})
+        weights = save(state, metadata={"format": "pt"})
+        (Path(save_directory) / WEIGHTS_NAME).write_bytes(weights)
 
     @classmethod
     def from_pretrained(

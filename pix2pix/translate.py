@@ -21,14 +21,27 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     """None means the best there is: cuda, then mps, then cpu."""
     if device is not None:
         try:
-            return torch.device(device)
+            chosen = torch.device(device)
         except RuntimeError as err:
             raise ValueError(f"Unknown device {device!r}: use cpu, cuda, cuda:N or mps.") from err
+        if not device_exists(chosen):
+            raise ValueError(f"There is no {chosen} device on this machine; use cpu.")
+        return chosen
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def device_exists(device: torch.device) -> bool:
+    """Whether this machine has the device: asking for cuda without one is a sentence, not the
+    "Torch not compiled with CUDA enabled" traceback of the first tensor moved there."""
+    if device.type == "cuda":
+        return torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()
+    if device.type == "mps":
+        return torch.backends.mps.is_available()
+    return True
 
 
 def load_generator(model_or_path: UNetGenerator | str | Path | None = None) -> UNetGenerator:
@@ -39,8 +52,9 @@ def load_generator(model_or_path: UNetGenerator | str | Path | None = None) -> U
     if model_or_path is None:
         if not (DEFAULT_MODEL / "model.safetensors").is_file():
             raise ValueError(
-                f"No default model is bundled yet (expected {DEFAULT_MODEL}); "
-                "pass a model folder or a Hub repo id."
+                f"The bundled model is not at {DEFAULT_MODEL} (it lives in the repository's "
+                "checkpoints/faces, which `pip install .` does not copy); pass a model folder or "
+                "a Hub repo id, or install the checkout with `pip install -e .`."
             )
         model_or_path = DEFAULT_MODEL
     return UNetGenerator.from_pretrained(str(model_or_path))

@@ -5,11 +5,36 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from train.config import TrainConfig
 
 D = TrainConfig()  # the defaults, shown in --help
+# What --resume may change: the schedule, the upload, and how the run is carried out. Anything
+# else would make the resumed run a different run than args.json says.
+RESUME_CHANGES = (
+    "epochs",
+    "epochs_decay",
+    "max_steps",
+    "push_to_hub",
+    "device",
+    "workers",
+    "save_every",
+    "sample_every",
+    "log_every",
+)
+
+
+class ConfigDefaultsFormatter(argparse.HelpFormatter):
+    """Shows TrainConfig's default once after each help text. argparse's own defaults stay None,
+    which is how main() tells an option given on the command line from one left out."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        value = getattr(D, action.dest, None)
+        if value is None or value is False or value in ("", []) or "default" in (action.help or ""):
+            return action.help or ""
+        return f"{action.help} (default: {value})"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,15 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m train",
         description="Train or fine-tune a sketch-to-photo generator with the pix2pix recipe "
         "(defaults are the official pix2pix defaults unless marked 'ours').",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=ConfigDefaultsFormatter,
     )
     data = p.add_argument_group("data")
     data.add_argument(
         "--data",
         nargs="+",
         metavar="PATH",
-        help="folders (or CSV manifests) of training pairs, mixed; a test split beside the first "
-        "is used for evaluation",
+        help="folders (or CSV manifests) of training pairs, mixed; the first one's test split is "
+        "scored at the end (without one, --holdout pairs of it are held out)",
     )
     data.add_argument(
         "--repeat",
@@ -37,61 +62,64 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data.add_argument(
         "--layout",
-        default=D.layout,
         choices=["auto", "cuhk", "folders", "aligned", "csv", "photos"],
         help="how pairs are stored; auto tries cuhk, folders, aligned, csv (photos must be asked for)",
     )
     data.add_argument(
         "--direction",
-        default=D.direction,
         choices=["sketch2photo", "photo2sketch"],
         help="what is translated into what",
     )
     data.add_argument(
         "--photos",
-        default=D.photos,
         help="ours: extra folder of bare photos mixed in; sketches are drawn from them",
     )
     data.add_argument(
         "--doodle-prob",
         type=float,
-        default=D.doodle_prob,
         help="ours: share of examples whose sketch is replaced by a doodle drawn from the photo",
     )
     data.add_argument(
         "--strict",
         action="store_true",
-        help="stop before training if any file is unreadable or a pair mismatched (default: skip with a warning)",
+        help="stop before training if any file is unreadable, a pair mismatched, or a sketch or "
+        "photo has no partner (default: skip them and name them)",
     )
     data.add_argument(
         "--workers",
         type=int,
-        default=D.workers,
         help="data loading processes (0: load in the training process)",
+    )
+    data.add_argument(
+        "--holdout",
+        type=int,
+        metavar="N",
+        help="ours: when the first --data has no test split, hold out N of its pairs (drawn with "
+        "--seed, recorded in args.json, never trained on) for the end-of-run scores; 0 trains on "
+        "all and reports no scores (default: a tenth, at most --eval-pairs)",
+    )
+    data.add_argument(
+        "--eval-pairs",
+        type=int,
+        metavar="N",
+        help="ours: the end-of-run evaluation scores at most N pairs (a fixed sample of a larger "
+        "test split)",
     )
 
     model = p.add_argument_group("model")
     model.add_argument(
         "--image-size",
         type=int,
-        default=D.image_size,
         help="training resolution (power of two); the U-Net depth is log2 of it",
     )
-    model.add_argument(
-        "--ngf", type=int, default=D.ngf, help="generator filters in the first layer"
-    )
-    model.add_argument(
-        "--ndf", type=int, default=D.ndf, help="discriminator filters in the first layer"
-    )
+    model.add_argument("--ngf", type=int, help="generator filters in the first layer")
+    model.add_argument("--ndf", type=int, help="discriminator filters in the first layer")
     model.add_argument(
         "--n-layers-d",
         type=int,
-        default=D.n_layers_d,
         help="discriminator depth: 3 is the 70x70 PatchGAN, 0 the 1x1 pixel discriminator",
     )
-    model.add_argument(
-        "--norm", default=D.norm, choices=["batch", "instance", "none"], help="normalisation layers"
-    )
+    model.add_argument("--norm", choices=["batch", "instance", "none"], help="normalisation layers")
     model.add_argument(
         "--hints",
         action="store_true",
@@ -100,42 +128,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model.add_argument(
         "--init-from",
-        default=D.init_from,
         metavar="DIR_OR_REPO",
         help="fine-tune this saved generator (its architecture wins over --ngf)",
     )
 
     opt = p.add_argument_group("optimisation")
-    opt.add_argument(
-        "--epochs", type=int, default=D.epochs, help="epochs at the initial learning rate"
-    )
+    opt.add_argument("--epochs", type=int, help="epochs at the initial learning rate")
     opt.add_argument(
         "--epochs-decay",
         type=int,
-        default=D.epochs_decay,
         help="epochs of linear decay of the learning rate to zero",
     )
     opt.add_argument(
-        "--batch-size", type=int, default=D.batch_size, help="images per step (per process)"
+        "--max-steps",
+        type=int,
+        metavar="N",
+        help="ours: stop after step N and save the model (a short trial of the settings); 0: no "
+        "limit",
     )
-    opt.add_argument("--lr", type=float, default=D.lr, help="Adam learning rate")
-    opt.add_argument("--beta1", type=float, default=D.beta1, help="Adam beta1")
+    opt.add_argument("--batch-size", type=int, help="images per step (per process)")
+    opt.add_argument("--lr", type=float, help="Adam learning rate")
+    opt.add_argument("--beta1", type=float, help="Adam beta1")
     opt.add_argument(
         "--gan-mode",
-        default=D.gan_mode,
         choices=["vanilla", "lsgan", "hinge", "wgangp"],
         help="adversarial loss",
     )
-    opt.add_argument("--lambda-l1", type=float, default=D.lambda_l1, help="weight of the L1 loss")
+    opt.add_argument("--lambda-l1", type=float, help="weight of the L1 loss")
     opt.add_argument(
         "--seed",
         type=int,
-        default=D.seed,
         help="seed of every random choice (weights, data order, augmentation, dropout)",
     )
     opt.add_argument(
         "--device",
-        default=D.device,
         help="cpu, cuda or cuda:N (default: cuda if available, else cpu)",
     )
     opt.add_argument(
@@ -145,36 +171,71 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     run = p.add_argument_group("run")
-    run.add_argument("--out", help="run folder: args.json, state.pt, losses.csv, samples/, model/")
+    run.add_argument(
+        "--out",
+        help="new run folder: args.json, state.pt, losses.csv, samples/, model/ (an existing run "
+        "folder is refused: continue it with --resume, or replace it with --overwrite)",
+    )
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start again in an existing --out folder, deleting the files of the run there",
+    )
     run.add_argument(
         "--resume",
         metavar="RUN_DIR",
-        help="continue the run in RUN_DIR exactly where its last saved state left off",
+        help="continue the run in RUN_DIR exactly where its last saved state left off; "
+        f"{', '.join('--' + n.replace('_', '-') for n in RESUME_CHANGES)} may change "
+        "(recorded in args.json): e.g. --epochs to extend a run, --push-to-hub to retry an upload",
     )
     run.add_argument(
         "--save-every",
         type=int,
-        default=D.save_every,
         help="steps between resumable states (also saved every epoch and on Ctrl-C / SIGTERM)",
     )
     run.add_argument(
         "--sample-every",
         type=int,
-        default=D.sample_every,
         help="steps between sample grids in RUN_DIR/samples",
     )
     run.add_argument(
+        "--log-every",
+        type=int,
+        metavar="N",
+        help="steps between progress lines when the output goes to a file (a terminal gets a bar)",
+    )
+    run.add_argument(
         "--push-to-hub",
-        default=D.push_to_hub,
         metavar="USER/NAME",
-        help="upload the final model to this Hub repo (token: HF_TOKEN or the cached login)",
+        help="upload the final model to this Hub repo; the token (HF_TOKEN or `hf auth login`) is "
+        "checked before the first step",
     )
     return p
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    fields = vars(TrainConfig())
-    return TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
+def given_options(args: argparse.Namespace) -> dict:
+    """The TrainConfig settings typed on the command line (argparse leaves the others None)."""
+    names = {f.name for f in fields(TrainConfig)}
+    return {k: v for k, v in vars(args).items() if k in names and v is not None and v is not False}
+
+
+def resumed_config(run_dir: Path, changes: dict) -> tuple[TrainConfig, list[str]]:
+    """The run's stored settings with the allowed changes applied, and a line per change."""
+    refused = sorted(set(changes) - set(RESUME_CHANGES))
+    if refused:
+        names = ", ".join("--" + n.replace("_", "-") for n in refused)
+        raise ValueError(
+            f"{names} cannot change when resuming: the run's settings are in {run_dir}/args.json. "
+            "To train further with other settings, start a new run with "
+            f"--init-from {run_dir}/model."
+        )
+    config = TrainConfig.load(run_dir / "args.json")
+    said = []
+    for name, value in changes.items():
+        if getattr(config, name) != value:
+            said.append(f"--{name.replace('_', '-')} {getattr(config, name)} -> {value}")
+            setattr(config, name, value)
+    return config, said
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,23 +243,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from train.loop import train
 
+    given = given_options(args)
+    command = "python -m train " + shlex.join(argv if argv is not None else sys.argv[1:])
     try:
         if args.resume:
-            stored = Path(args.resume) / "args.json"
-            if not stored.is_file():
+            run_dir = Path(args.resume)
+            if not (run_dir / "args.json").is_file():
                 parser.error(f"{args.resume} is not a run folder (it has no args.json).")
-            config = TrainConfig.load(stored)
+            if args.overwrite:
+                parser.error("--overwrite starts a new run; it does not go with --resume.")
+            config, changes = resumed_config(run_dir, given)
+            config.out = str(run_dir)
+            if changes:
+                print(
+                    f"changed for the rest of the run (recorded in args.json): {'; '.join(changes)}"
+                )
             model_dir = train(config, resume=True)
         else:
             if not args.data or not args.out:
                 parser.error(
                     "--data and --out are needed to start a run (or --resume RUN_DIR to continue one)."
                 )
-            config = config_from_args(args)
-            Path(config.out).mkdir(parents=True, exist_ok=True)
-            command = "python -m train " + shlex.join(argv if argv is not None else sys.argv[1:])
-            (Path(config.out) / "command.txt").write_text(command + "\n")
-            model_dir = train(config)
+            config = TrainConfig(**given)
+            model_dir = train(config, overwrite=args.overwrite, command=command)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -6,7 +6,8 @@ the official code; `python -m train` reads the two folders directly and does not
     python -m train.combine --a sketches/ --b photos/ --out aligned/
 
 A file in --a and the file in --b with the same name (extension aside) become one PNG, A on the left,
-B on the right. PNG keeps the pixels exact. Pairs of different sizes, files that do not open and files
+B on the right. PNG keeps the pixels exact, and a text tag in it says that it is an A|B pair, so that
+`--layout auto` finds these files whatever their shape (not only the official 2:1 squares). Pairs of different sizes, files that do not open and files
 without a partner are reported by name and skipped.
 """
 
@@ -17,8 +18,9 @@ import sys
 from pathlib import Path
 
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
-from train.data import image_files, index_by_stem, open_image
+from train.data import ALIGNED_KEY, ALIGNED_VALUE, image_files, index_by_stem, open_image
 
 
 def combine(a_dir: str | Path, b_dir: str | Path, out_dir: str | Path) -> tuple[int, list[str]]:
@@ -39,6 +41,8 @@ def combine(a_dir: str | Path, b_dir: str | Path, out_dir: str | Path) -> tuple[
         if s not in a_files
     ]
     out_dir.mkdir(parents=True, exist_ok=True)
+    tag = PngInfo()
+    tag.add_text(ALIGNED_KEY, ALIGNED_VALUE)
     written = 0
     for stem in sorted(a_files.keys() & b_files.keys()):
         try:
@@ -57,7 +61,7 @@ def combine(a_dir: str | Path, b_dir: str | Path, out_dir: str | Path) -> tuple[
         both = Image.new("RGB", (2 * a.width, a.height))
         both.paste(a, (0, 0))
         both.paste(b, (a.width, 0))
-        both.save(out_dir / f"{stem}.png")
+        both.save(out_dir / f"{stem}.png", pnginfo=tag)
         written += 1
     return written, problems
 

@@ -39,8 +39,12 @@ class TrainConfig:
     device: str | None = None
     amp: bool = False
     workers: int = 2
+    max_steps: int = 0  # ours: stop (and save the model) after this step; 0: no limit
+    holdout: int | None = None  # ours: pairs held out when there is no test split; None: auto
+    eval_pairs: int = 100  # ours: at most this many pairs are scored at the end of the run
     save_every: int = 500  # steps between resumable states (also saved at each epoch's end)
     sample_every: int = 200  # steps between sample grids
+    log_every: int = 100  # ours: steps between progress lines when the output is not a terminal
     push_to_hub: str | None = None
 
     def __post_init__(self):
@@ -67,6 +71,8 @@ class TrainConfig:
             "batch_size",
             "save_every",
             "sample_every",
+            "log_every",
+            "eval_pairs",
             "ngf",
             "ndf",
         ):
@@ -79,6 +85,13 @@ class TrainConfig:
             raise ValueError("--hints colour the photo: they need --direction sketch2photo.")
         if not 0 <= self.doodle_prob <= 1:
             raise ValueError("--doodle-prob is a probability between 0 and 1.")
+        for name in ("max_steps", "workers", "holdout"):
+            if (getattr(self, name) or 0) < 0:
+                raise ValueError(f"--{name.replace('_', '-')} cannot be negative.")
+
+    @property
+    def total_epochs(self) -> int:
+        return self.epochs + self.epochs_decay
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")

@@ -17,24 +17,27 @@ Layouts (`find_pairs(root, layout)`):
              pix2pix.sketchify. Never chosen by "auto": it must be asked for.
     auto     the first of cuhk, folders, aligned, csv that finds pairs.
 
-Where <root>/<split> does not exist, root itself is searched.
+Where <root>/<split> does not exist, root itself is searched (`has_split` tells whether it exists:
+a test split that is only the training folder again is no test split). split=None searches root.
 
-`check_pairs` is the gate: it decodes every file once before training and drops (or, strict, refuses)
-pairs with a file that does not open or two images of different sizes. `PairDataset.__getitem__` then
-just loads; it does not catch errors, so a file broken after the check stops the run with PIL's error.
+`scan_pairs` also names the files that have no partner (a sketch without its photo and the other way
+round); `find_pairs` is its list of pairs. `check_pairs` is the gate: it decodes every file once
+before training and drops (or, strict, refuses) pairs with a file that does not open or two images of
+different sizes. `PairDataset.__getitem__` then just loads; it does not catch errors, so a file broken
+after the check stops the run with PIL's error.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
+from tqdm import tqdm
 
 from pix2pix.hints import stack_input
 from train.hints import sample_hints
@@ -42,6 +45,9 @@ from train.hints import sample_hints
 LAYOUTS = ("auto", "cuhk", "folders", "aligned", "csv", "photos")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 DIRECTIONS = ("sketch2photo", "photo2sketch")
+# train.combine tags the PNGs it writes, so that "auto" knows them whatever their shape (CUHK's
+# 200x250 pairs make 400x250 files, which the official 2:1 shape test does not take).
+ALIGNED_KEY, ALIGNED_VALUE = "pix2pix-layout", "aligned A|B"
 
 # What each layout looks for, for the error message when nothing is found.
 _LOOKED_FOR = {
@@ -70,6 +76,15 @@ class Pair:
         return self.photo.stem
 
 
+@dataclass
+class Found:
+    """What scan_pairs found: the pairs, sentences naming the files without a partner, the layout."""
+
+    pairs: list[Pair]
+    unpaired: list[str]
+    layout: str
+
+
 def image_files(folder: Path, recursive: bool = False) -> list[Path]:
     """Image files in a folder, sorted; hidden files (macOS '._x.jpg' and the like) are left out."""
     found = folder.rglob("*") if recursive else folder.iterdir()
@@ -80,8 +95,8 @@ def image_files(folder: Path, recursive: bool = False) -> list[Path]:
     )
 
 
-def _split_dir(root: Path, split: str) -> Path:
-    return root / split if (root / split).is_dir() else root
+def _split_dir(root: Path, split: str | None) -> Path:
+    return root / split if split and (root / split).is_dir() else root
 
 
 def index_by_stem(files: list[Path], key=str) -> dict[str, Path]:
@@ -100,76 +115,98 @@ def _cuhk_key(stem: str) -> str:
     return re.sub(r"^([fm])2-", r"\1-", stem.lower().removesuffix("-sz1"))
 
 
-def _match(sketch_dir: Path, photo_dir: Path, cuhk: bool) -> list[Pair]:
-    """Pair a sketch folder with a photo folder by file name (CUHK's naming rules when cuhk)."""
+def _match(sketch_dir: Path, photo_dir: Path, cuhk: bool) -> tuple[list[Pair], list[str]]:
+    """Pair a sketch folder with a photo folder by file name (CUHK's naming rules when cuhk);
+    also return a sentence for every file of either folder that has no partner."""
     if not (sketch_dir.is_dir() and photo_dir.is_dir()):
-        return []
+        return [], []
     sketches, photos = image_files(sketch_dir), image_files(photo_dir)
     key = _cuhk_key if cuhk else str
-    by_key = index_by_stem(sketches, key)
-    pairs = [Pair(by_key[k], p) for k, p in index_by_stem(photos, key).items() if k in by_key]
+    by_key, photo_by_key = index_by_stem(sketches, key), index_by_stem(photos, key)
+    pairs = [Pair(by_key[k], p) for k, p in photo_by_key.items() if k in by_key]
     numbered = sketches and all(s.stem.isdigit() for s in sketches)  # the CUHK test sketches
     if not pairs and cuhk and numbered and len(sketches) == len(photos):
         sketches = sorted(sketches, key=lambda s: int(s.stem))
-        return [Pair(s, p) for s, p in zip(sketches, photos, strict=True)]
-    left_out = len(photos) - len(pairs)
-    if pairs and left_out:
-        warnings.warn(
-            f"{left_out} of {len(photos)} photos in {photo_dir} have no sketch in {sketch_dir} "
-            "with a matching name and are left out.",
-            stacklevel=3,
-        )
-    return pairs
+        return [Pair(s, p) for s, p in zip(sketches, photos, strict=True)], []
+    if not pairs:
+        return [], []
+    naming = "CUHK's naming" if cuhk else "the same name"
+    unpaired = [
+        f"the sketch {s} has no photo of {naming} in {photo_dir}."
+        for k, s in by_key.items()
+        if k not in photo_by_key
+    ]
+    unpaired += [
+        f"the photo {p} has no sketch of {naming} in {sketch_dir}."
+        for k, p in photo_by_key.items()
+        if k not in by_key
+    ]
+    return pairs, unpaired
 
 
-def _cuhk_pairs(root: Path, split: str) -> list[Pair]:
+def _cuhk_pairs(root: Path, split: str | None) -> tuple[list[Pair], list[str]]:
     base = _split_dir(root, split)
     return _match(base / "sketches", base / "photos", cuhk=True)
 
 
-def _folder_pairs(root: Path, split: str) -> list[Pair]:
+def _folder_pairs(root: Path, split: str | None) -> tuple[list[Pair], list[str]]:
     base = _split_dir(root, split)
-    candidates = [
-        (base / "A", base / "B"),
-        (root / "A" / split, root / "B" / split),
-        (base / "sketches", base / "photos"),
-    ]
+    candidates = [(base / "A", base / "B"), (base / "sketches", base / "photos")]
+    if split:
+        candidates.insert(1, (root / "A" / split, root / "B" / split))
     for sketch_dir, photo_dir in candidates:
-        if pairs := _match(sketch_dir, photo_dir, cuhk=False):
-            return pairs
-    return []
+        pairs, unpaired = _match(sketch_dir, photo_dir, cuhk=False)
+        if pairs:
+            return pairs, unpaired
+    return [], []
 
 
-def _aligned_pairs(root: Path, split: str, guess: bool) -> list[Pair]:
+def _aligned_pairs(root: Path, split: str | None, guess: bool) -> list[Pair]:
     files = image_files(_split_dir(root, split))
-    if guess and files:  # "auto" takes a folder of images as A|B only if they look like it
-        size = _image_size(files[0])
-        if isinstance(size, str) or size[0] != 2 * size[1]:
-            return []
+    if guess and files and not _looks_aligned(files[0]):  # "auto" takes only what looks like A|B
+        return []
     return [Pair(f, f, sketch_half="left") for f in files]
 
 
-def _csv_pairs(root: str, split: str) -> list[Pair]:
-    path_text, _, query = root.partition("?")
-    path = Path(path_text)
+def _looks_aligned(path: Path) -> bool:
+    """Written by train.combine (tagged), or twice as wide as high (the official script's files)."""
+    try:
+        with Image.open(path) as im:
+            return im.info.get(ALIGNED_KEY) == ALIGNED_VALUE or im.width == 2 * im.height
+    except Exception:  # PIL raises OSError, SyntaxError, ValueError, ... for broken files
+        return False
+
+
+def _manifest(root: str) -> Path | None:
+    """The CSV file that root names (a .csv file, or a folder holding pairs.csv), if there is one."""
+    path = Path(root.partition("?")[0])
     if path.is_dir():
         path = path / "pairs.csv"
-    if path.suffix.lower() != ".csv" or not path.is_file():
+    return path if path.suffix.lower() == ".csv" and path.is_file() else None
+
+
+def _read_manifest(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _csv_pairs(root: str, split: str | None) -> list[Pair]:
+    path = _manifest(root)
+    if path is None:
         return []
+    query = root.partition("?")[2]
     try:
         filters = dict(item.split("=", 1) for item in query.split("&") if item)
     except ValueError:
         raise ValueError(f"Cannot read the filter {query!r}; write it as column=value.") from None
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        columns = reader.fieldnames or []
-        rows = list(reader)
+    columns, rows = _read_manifest(path)
     if missing := {"photo", "sketch"} - set(columns):
         raise ValueError(
             f"{path} needs the columns photo and sketch; {' and '.join(sorted(missing))} is missing "
             f"(it has {', '.join(columns)})."
         )
-    if "split" in columns:
+    if "split" in columns and split:
         filters.setdefault("split", split)
     if unknown := set(filters) - set(columns):
         raise ValueError(f"{path} has no column {', '.join(sorted(unknown))} to filter on.")
@@ -180,12 +217,25 @@ def _csv_pairs(root: str, split: str) -> list[Pair]:
     ]
 
 
-def _photo_pairs(root: Path, split: str) -> list[Pair]:
+def _photo_pairs(root: Path, split: str | None) -> list[Pair]:
     return [Pair(None, f) for f in image_files(_split_dir(root, split), recursive=True)]
 
 
-def find_pairs(root: str | Path, layout: str = "auto", split: str = "train") -> list[Pair]:
-    """All (sketch, photo) pairs of one split, in a fixed order.
+def has_split(root: str | Path, split: str) -> bool:
+    """Whether the data has a `split` of its own: a <root>/<split> or A/<split> folder, or a CSV
+    `split` column holding it. Without one, find_pairs gives all of root's pairs for any split."""
+    path = Path(str(root).partition("?")[0])
+    if path.is_dir() and ((path / split).is_dir() or (path / "A" / split).is_dir()):
+        return True
+    manifest = _manifest(str(root))
+    return manifest is not None and any(
+        row.get("split") == split for row in _read_manifest(manifest)[1]
+    )
+
+
+def scan_pairs(root: str | Path, layout: str = "auto", split: str | None = "train") -> Found:
+    """All (sketch, photo) pairs of one split in a fixed order, the files left without a partner,
+    and the layout they were found in. split=None: root itself, whatever splits it has.
 
     Raises ValueError for an unknown layout, a missing root, or when nothing is found (the message
     says which layouts were looked for and where).
@@ -199,21 +249,42 @@ def find_pairs(root: str | Path, layout: str = "auto", split: str = "train") -> 
     finders = {
         "cuhk": lambda: _cuhk_pairs(root_path, split),
         "folders": lambda: _folder_pairs(root_path, split),
-        "aligned": lambda: _aligned_pairs(root_path, split, guess=layout == "auto"),
-        "csv": lambda: _csv_pairs(root_text, split),
-        "photos": lambda: _photo_pairs(root_path, split),
+        "aligned": lambda: (_aligned_pairs(root_path, split, guess=layout == "auto"), []),
+        "csv": lambda: (_csv_pairs(root_text, split), []),
+        "photos": lambda: (_photo_pairs(root_path, split), []),
     }
     tried = ["cuhk", "folders", "aligned", "csv"] if layout == "auto" else [layout]
     for name in tried:
-        # Only csv takes a file as root; the others search folders.
-        if (root_path.is_dir() or name == "csv") and (pairs := finders[name]()):
-            return pairs
+        if not (root_path.is_dir() or name == "csv"):  # only csv takes a file as root
+            continue
+        pairs, unpaired = finders[name]()
+        if pairs:
+            return Found(pairs, unpaired, name)
     looked_for = "; ".join(_LOOKED_FOR[name] for name in tried)
     hint = " For bare photos without sketches, ask for layout 'photos'." if layout == "auto" else ""
     raise ValueError(
-        f"No training pairs found in {root_path} for split {split!r}. "
+        f"No pairs found in {root_path} for split {split!r}. "
         f"Looked for layouts: {looked_for}.{hint}"
     )
+
+
+def find_pairs(root: str | Path, layout: str = "auto", split: str | None = "train") -> list[Pair]:
+    """The pairs of scan_pairs; files without a partner are left out (scan_pairs names them)."""
+    return scan_pairs(root, layout, split).pairs
+
+
+def hold_out(pairs: list[Pair], count: int, seed: int) -> tuple[list[Pair], list[Pair]]:
+    """(kept, held out): `count` pairs drawn with `seed`, the same on every call and every rank,
+    both in the original order."""
+    chosen = set(np.random.default_rng(seed).permutation(len(pairs))[:count].tolist())
+    kept = [pair for i, pair in enumerate(pairs) if i not in chosen]
+    return kept, [pair for i, pair in enumerate(pairs) if i in chosen]
+
+
+def first_few(lines: list[str], shown: int = 5) -> list[str]:
+    """The first lines, then one that counts the rest: 3,000 names would bury the message."""
+    more = [f"... and {len(lines) - shown} more"] if len(lines) > shown else []
+    return lines[:shown] + more
 
 
 def open_image(path: Path) -> Image.Image:
@@ -256,7 +327,7 @@ def check_pairs(pairs: list[Pair], strict: bool = False) -> tuple[list[Pair], li
     """
     sizes: dict[Path, tuple[int, int] | str] = {}
     good, problems = [], []
-    for pair in pairs:
+    for pair in tqdm(pairs, desc="checking files", unit="pair", disable=None, leave=False):
         files = {pair.sketch, pair.photo} - {None}
         for path in files - set(sizes):
             sizes[path] = _image_size(path)
@@ -273,11 +344,16 @@ def check_pairs(pairs: list[Pair], strict: bool = False) -> tuple[list[Pair], li
             continue
         good.append(pair)
     if strict and problems:
-        raise ValueError(
-            f"{len(problems)} problem(s) in the training data; fix or remove these files:\n"
-            + "\n".join(problems)
-        )
+        raise ValueError(refusal(problems))
     return good, problems
+
+
+def refusal(problems: list[str]) -> str:
+    """What --strict says: how many problems, the first few of them, and what to do."""
+    return (
+        f"{len(problems)} problem(s) in the training data; fix or remove these files "
+        "(without --strict they are skipped):\n" + "\n".join(first_few(problems))
+    )
 
 
 def _to_tensor(image: Image.Image) -> torch.Tensor:
@@ -398,3 +474,14 @@ def pad_to_square(image: Image.Image) -> Image.Image:
     square = Image.new(image.mode, (side, side), "white")
     square.paste(image, ((side - width) // 2, (side - height) // 2))
     return square
+
+
+@dataclass
+class RunData:
+    """A run's data once found and checked: what it trains on and what its end scores."""
+
+    dataset: PairDataset
+    problems: list[str]  # files skipped and files without a partner, as sentences
+    sources: list[str]  # each source with the layout it was found in, for the log and the card
+    eval_pairs: list[Pair]  # scored at the end of the run, never trained on
+    eval_about: str  # where eval_pairs come from, or why there are none

@@ -3,19 +3,24 @@
 One code path for everything: a single CPU or GPU, or several under torchrun (DistributedDataParallel;
 NCCL on GPUs, gloo on CPUs). Rank 0 writes every file. A run folder holds:
 
-    args.json     the settings, written before the first step
+    command.txt   the command that started the run
+    args.json     the settings, written before the first step (and on a resume that changes them)
     state.pt      everything needed to continue bit for bit (written atomically)
     losses.csv    one row per step; samples/*.png  sketch | made | true grids
     model/        the final generator (save_pretrained), with its model card
+    eval/         the end-of-run scores on pairs it never trained on; summary.json
 """
 
 from __future__ import annotations
 
 import csv
+import math
 import os
 import random
+import shutil
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,11 +34,28 @@ from tqdm import tqdm
 from pix2pix.hints import HINT_CHANNELS
 from pix2pix.losses import gan_loss, gradient_penalty
 from pix2pix.networks import NLayerDiscriminator, PixelDiscriminator, UNetGenerator, init_weights
+from pix2pix.translate import pick_device
 from train.config import TrainConfig
-from train.data import PairDataset, check_pairs, find_pairs
+from train.data import (
+    Found,
+    Pair,
+    PairDataset,
+    RunData,
+    check_pairs,
+    find_pairs,
+    first_few,
+    has_split,
+    hold_out,
+    refusal,
+    scan_pairs,
+)
 from train.report import loss_curve, sample_grid
 
 LOSS_COLUMNS = ["step", "epoch", "lr", "G_GAN", "G_L1", "D_real", "D_fake"]
+# What a run writes: --overwrite deletes these and nothing else.
+RUN_FILES = ("command.txt", "args.json", "state.pt", "state.pt.tmp", "losses.csv")
+RUN_FILES += ("loss_curve.png", "summary.json", "samples", "model", "eval")
+ESTIMATE_AFTER = 20  # steps timed before the run's duration is estimated
 
 
 @dataclass
@@ -136,6 +158,13 @@ class Precision:
         self.enabled = enabled
         self.device_type = device.type
         self.scaler = torch.amp.GradScaler(device.type, enabled=enabled and not bf16)
+
+    @property
+    def name(self) -> str:
+        if not self.enabled:
+            return "fp32"
+        scaling = " with loss scaling" if self.scaler.is_enabled() else ""
+        return f"{'bf16' if self.dtype == torch.bfloat16 else 'fp16'} autocast{scaling} (--amp)"
 
     def autocast(self):
         return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.enabled)
@@ -245,6 +274,20 @@ def load_state(
     return state["step"], state["epoch"], state["step_in_epoch"]
 
 
+def follow_schedule(models: Models) -> None:
+    """Set the learning rates the schedule gives for the current epoch. A resume may change
+    --epochs / --epochs-decay; the saved optimizers hold the old schedule's rate. With an unchanged
+    schedule this is the same number LambdaLR computed, so resumed runs stay exact."""
+    for scheduler in (models.sched_g, models.sched_d):
+        for group, base, rule in zip(
+            scheduler.optimizer.param_groups,
+            scheduler.base_lrs,
+            scheduler.lr_lambdas,
+            strict=True,
+        ):
+            group["lr"] = base * rule(scheduler.last_epoch)
+
+
 def _bare(module: torch.nn.Module) -> torch.nn.Module:
     return module.module if isinstance(module, DistributedDataParallel) else module
 
@@ -263,12 +306,23 @@ def _cpu(value):
 
 
 class StopRequested:
-    """SIGTERM / SIGINT: finish the current step, save, and leave (the run resumes exactly)."""
+    """SIGTERM / SIGINT: finish the current step, save, and leave (the run resumes exactly).
+
+    A context manager: the previous handlers come back afterwards, so that Ctrl-C still interrupts
+    a Python session that called train()."""
 
     def __init__(self):
         self.requested = False
+        self.previous = {}
+
+    def __enter__(self) -> StopRequested:
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self._handle)
+            self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
 
     def _handle(self, signum, frame) -> None:
         self.requested = True
@@ -286,10 +340,7 @@ def setup_device(config: TrainConfig) -> tuple[torch.device, int, int]:
     """(device, rank, world size); joins the process group when started by torchrun."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
-    if config.device:
-        device = torch.device(config.device)
-    else:
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = pick_device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
@@ -306,17 +357,26 @@ def epoch_order(n: int, seed: int, epoch: int, rank: int, world: int) -> list[in
     return order[rank::world]
 
 
-def load_data(config: TrainConfig) -> tuple[PairDataset, list[str]]:
-    pairs, problems = [], []
+def load_data(config: TrainConfig) -> RunData:
+    """Find and check every source's pairs, and set aside what the end of the run scores."""
+    pairs, problems, described = [], [], []
+    eval_pairs, eval_about = [], ""
     sources = [
         (path, config.layout, n) for path, n in zip(config.data, config.repeats, strict=True)
     ]
     if config.photos:
         sources.append((config.photos, "photos", 1))
-    for path, layout, times in sources:
-        found, found_problems = check_pairs(find_pairs(path, layout, split="train"), config.strict)
-        pairs += found * times
-        problems += found_problems
+    for index, (path, layout, times) in enumerate(sources):
+        found = scan_pairs(path, layout, split="train")
+        train_pairs = found.pairs
+        if index == 0:
+            train_pairs, eval_pairs, eval_about = set_aside(path, found, config)
+        good, bad = check_pairs(train_pairs)
+        pairs += good * times
+        problems += found.unpaired + bad
+        described.append(f"`{path}` (layout {found.layout}{f', x{times}' if times > 1 else ''})")
+    if config.strict and problems:
+        raise ValueError(refusal(problems))
     dataset = PairDataset(
         pairs,
         image_size=config.image_size,
@@ -325,42 +385,246 @@ def load_data(config: TrainConfig) -> tuple[PairDataset, list[str]]:
         doodle_prob=config.doodle_prob,
         hints=config.hints,
     )
-    return dataset, problems
+    return RunData(dataset, problems, described, eval_pairs, eval_about)
 
 
-def train(config: TrainConfig, resume: bool = False) -> Path:
-    """Run (or continue) training in config.out; returns the folder of the final model."""
+def set_aside(path: str, found: Found, config: TrainConfig) -> tuple[list[Pair], list[Pair], str]:
+    """(pairs to train on, at most config.eval_pairs pairs to score, where those come from or why
+    there are none).
+
+    The test split beside the data when there is one. Without one, config.holdout pairs (a tenth
+    by default, at most eval_pairs) are held out before training, drawn with the seed; the count
+    goes into args.json, so a resume holds out the same pairs. Scores of training pairs are never
+    reported as held-out scores."""
+    if has_split(path, "test"):
+        config.holdout = 0
+        test = find_pairs(path, found.layout, "test")
+        scored = bounded(test, config.eval_pairs, config.seed)
+        about = f"of the test split of `{path}`"
+        if len(scored) < len(test):
+            about += f" (a sample of its {len(test)}, drawn with seed {config.seed})"
+        return found.pairs, scored, about
+    if config.holdout is None:
+        config.holdout = min(config.eval_pairs, len(found.pairs) // 10)
+        if config.holdout == 0:
+            reason = f"`{path}` has no test split, and {len(found.pairs)} pairs are too few to hold a tenth out"
+            return found.pairs, [], reason
+    if config.holdout == 0:
+        return found.pairs, [], f"`{path}` has no test split, and --holdout 0 held no pairs out"
+    if config.holdout >= len(found.pairs):
+        raise ValueError(
+            f"--holdout {config.holdout} leaves none of the {len(found.pairs)} pairs of {path} to train on."
+        )
+    kept, held = hold_out(found.pairs, config.holdout, config.seed)
+    scored = bounded(held, config.eval_pairs, config.seed)
+    about = (
+        f"held out of `{path}` before training (drawn with seed {config.seed}, never trained on; "
+        f"it has no test split)"
+    )
+    if len(scored) < len(held):
+        about += f", a sample of the {len(held)} held out"
+    return kept, scored, about
+
+
+def bounded(pairs: list[Pair], count: int, seed: int) -> list[Pair]:
+    """At most count pairs, a fixed sample: the end of a run scores minutes, not hours."""
+    return pairs if len(pairs) <= count else hold_out(pairs, count, seed)[1]
+
+
+def refuse_existing_run(run_dir: Path, overwrite: bool) -> None:
+    """A new run never silently replaces an old run's state.pt and losses.csv."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"--out {run_dir} is a file; name a folder for the run.")
+    if overwrite or not any((run_dir / name).exists() for name in RUN_FILES):
+        return
+    raise ValueError(
+        f"{run_dir} already holds a run. Continue it with: python -m train --resume {run_dir} "
+        "(add --epochs N to extend it), or start it again from scratch with --overwrite, which "
+        "deletes its state, losses, samples and model."
+    )
+
+
+def start_run_dir(run_dir: Path, command: str | None, overwrite: bool) -> None:
+    """The run folder of a new run, with what an --overwrite'd old run wrote there removed."""
+    if overwrite:
+        for name in RUN_FILES:
+            path = run_dir / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+    (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+    (run_dir / "command.txt").write_text((command or "(called from Python)") + "\n")
+
+
+def train(
+    config: TrainConfig, resume: bool = False, overwrite: bool = False, command: str | None = None
+) -> Path:
+    """Run (or continue) training in config.out; returns the folder of the final model.
+
+    A new run refuses a folder that holds a run unless overwrite. A Hub upload is checked before
+    any data is read. Raises ValueError with a sentence for anything the user can fix."""
     config.check()
     run_dir = Path(config.out)
     device, rank, world = setup_device(config)
     main = rank == 0
-    if main:
-        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-        if not resume:
-            config.save(run_dir / "args.json")
+    if main and config.push_to_hub:
+        from train.publish import check_hub_access
+
+        check_hub_access(config.push_to_hub)
+    if main and not resume:
+        refuse_existing_run(run_dir, overwrite)
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     np.random.seed(config.seed)
 
-    dataset, problems = load_data(config)
-    for problem in problems:
-        if main:
-            tqdm.write(f"warning: skipped {problem}", file=sys.stderr)
+    data = load_data(config)
+    steps_per_epoch = math.ceil(len(data.dataset) / world) // config.batch_size
+    if steps_per_epoch == 0:
+        raise ValueError(
+            f"--batch-size {config.batch_size} is more than the {len(data.dataset)} training pairs "
+            f"{'each process gets' if world > 1 else 'there are'}."
+        )
+    if main:
+        if not resume:
+            start_run_dir(run_dir, command, overwrite)
+        config.save(run_dir / "args.json")
+        for line in first_few(data.problems):
+            tqdm.write(f"warning: skipped {line}", file=sys.stderr)
     models = build_models(config, device)
     precision = Precision(config.amp, device)
-    step = epoch = step_in_epoch = 0
+    position = (0, 0, 0)
     if resume and (run_dir / "state.pt").exists():
-        step, epoch, step_in_epoch = load_state(run_dir, models, precision, device)
+        position = load_state(run_dir, models, precision, device)
+    follow_schedule(models)
     if main:
-        keep_loss_rows(run_dir / "losses.csv", step)
-    fixed = sample_batch(dataset, device)
-    stop = StopRequested()
-    total_epochs = config.epochs + config.epochs_decay
-    losses: dict[str, float] = {}
+        keep_loss_rows(run_dir / "losses.csv", position[0])
+        print(
+            start_up(config, data, steps_per_epoch, world, device, precision, position), flush=True
+        )
+    with StopRequested() as stop:
+        step = run_steps(
+            run_dir, config, data, models, precision, stop, position, steps_per_epoch, rank, world
+        )
+        return finish(
+            run_dir, models, data, config, main, world, stop, trained(config, step, steps_per_epoch)
+        )
 
-    while epoch < total_epochs:
+
+def start_up(
+    config: TrainConfig,
+    data: RunData,
+    steps_per_epoch: int,
+    world: int,
+    device: torch.device,
+    precision: Precision,
+    position: tuple[int, int, int],
+) -> str:
+    """What the run is about to do, before its first step: data, evaluation, schedule, hardware."""
+    skipped = f"; {len(data.problems)} file(s) skipped (named above)" if data.problems else ""
+    batch = f"batch {config.batch_size}" + (f" on each of {world} processes" if world > 1 else "")
+    total = steps_per_epoch * config.total_epochs
+    lines = [
+        f"data: {len(data.dataset):,} training pairs from {', '.join(data.sources)}{skipped}",
+        f"evaluation at the end: {len(data.eval_pairs)} pairs {data.eval_about}"
+        if data.eval_pairs
+        else f"evaluation at the end: none ({data.eval_about})",
+        f"schedule: {steps_per_epoch:,} steps per epoch ({batch}) x {config.total_epochs} epochs "
+        f"({config.epochs} + {config.epochs_decay} decaying) = {total:,} steps"
+        + (f", stopping at step {config.max_steps:,} (--max-steps)" if config.max_steps else ""),
+        f"device: {device}"
+        + (f" ({torch.get_num_threads()} threads)" if device.type == "cpu" else "")
+        + f", precision {precision.name}",
+    ]
+    step, epoch, _ = position
+    if step:
+        lines.append(f"resuming at step {step:,} (epoch {epoch + 1})")
+    lines.append(f"time: estimated after the first {ESTIMATE_AFTER} steps")
+    return "\n".join(lines)
+
+
+def trained(config: TrainConfig, step: int, steps_per_epoch: int) -> str:
+    """How long the model trained, for the card: the schedule, and where --max-steps cut it."""
+    total = steps_per_epoch * config.total_epochs
+    text = f"{config.epochs} + {config.epochs_decay} epochs ({total:,} steps)"
+    return text if step >= total else f"{text} stopped at step {step:,} by --max-steps"
+
+
+def duration(seconds: float) -> str:
+    """3 h 48 min, 12 min, 40 s."""
+    minutes = round(seconds / 60)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+class Progress:
+    """What someone watching sees: on a terminal a bar over the whole run (losses, time left); when
+    the output goes to a file, a line every log_every steps. After ESTIMATE_AFTER steps, one line
+    with the time a step takes here and what the whole run will take."""
+
+    def __init__(self, step: int, last_step: int, config: TrainConfig, show: bool):
+        self.bar = tqdm(
+            total=last_step,
+            initial=step,
+            unit="step",
+            dynamic_ncols=True,
+            disable=None if show else True,
+        )
+        self.lines = show and self.bar.disable  # not a terminal: tqdm turned itself off
+        self.show, self.every, self.total_epochs = show, config.log_every, config.total_epochs
+        self.first_step, self.last_step = step, last_step
+        self.started = time.monotonic()
+
+    def update(self, step: int, epoch: int, losses: dict[str, float]) -> None:
+        if not self.show:
+            return
+        text = " ".join(f"{k}={v:.3f}" for k, v in losses.items())
+        self.bar.set_description(f"epoch {epoch + 1}/{self.total_epochs}", refresh=False)
+        self.bar.set_postfix_str(text, refresh=False)
+        self.bar.update()
+        per_step = (time.monotonic() - self.started) / (step - self.first_step)
+        left = duration(per_step * (self.last_step - step))
+        if step - self.first_step == ESTIMATE_AFTER:
+            tqdm.write(
+                f"time: {per_step:.2f} s per step here, so about {left} for the "
+                f"{self.last_step - step:,} steps left",
+                file=sys.stdout,
+            )
+        if self.lines and step % self.every == 0:
+            print(
+                f"step {step:,}/{self.last_step:,} epoch {epoch + 1}/{self.total_epochs} {text} "
+                f"({per_step:.2f} s/step, {left} left)",
+                flush=True,
+            )
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def run_steps(
+    run_dir: Path,
+    config: TrainConfig,
+    data: RunData,
+    models: Models,
+    precision: Precision,
+    stop: StopRequested,
+    position: tuple[int, int, int],
+    steps_per_epoch: int,
+    rank: int,
+    world: int,
+) -> int:
+    """The loop over epochs and steps from position (step, epoch, step in epoch); returns the last
+    step. A stop signal saves the state and leaves with exit code 130."""
+    main = rank == 0
+    step, epoch, step_in_epoch = position
+    dataset, device = data.dataset, next(models.generator.parameters()).device
+    last_step = steps_per_epoch * config.total_epochs
+    last_step = min(last_step, config.max_steps) if config.max_steps else last_step
+    fixed = sample_batch(dataset, device)
+    progress = Progress(step, last_step, config, show=main)
+    while epoch < config.total_epochs and step < last_step:
         order = epoch_order(len(dataset), config.seed, epoch, rank, world)
-        steps_per_epoch = len(order) // config.batch_size
         dataset.set_epoch(epoch)
         loader = torch.utils.data.DataLoader(
             dataset,
@@ -372,15 +636,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             generator=torch.Generator(),
             worker_init_fn=ignore_stop_signals,  # else the loader draws from the global RNG, and dropout's
         )  # masks after a mid-epoch resume would differ from an uninterrupted run
-        bar = tqdm(
-            loader,
-            desc=f"epoch {epoch + 1}/{total_epochs}",
-            initial=step_in_epoch,
-            total=steps_per_epoch,
-            disable=None if main else True,
-            dynamic_ncols=True,
-        )
-        for batch in bar:
+        for batch in loader:
             batch = {
                 k: v.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
                 for k, v in batch.items()
@@ -390,7 +646,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             step += 1
             step_in_epoch += 1
             if main:
-                bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
+                progress.update(step, epoch, losses)
                 log_losses(
                     run_dir / "losses.csv", step, epoch, models.sched_g.get_last_lr()[0], losses
                 )
@@ -398,31 +654,28 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                     sample_grid(
                         models.bare_generator, fixed, run_dir / "samples" / f"step_{step:07d}.png"
                     )
-            if stop.requested or step % config.save_every == 0:
+            if main and (stop.requested or step % config.save_every == 0 or step == last_step):
+                save_state(run_dir, models, precision, step, epoch, step_in_epoch)
+            if stop.requested:
+                progress.close()
                 if main:
-                    save_state(run_dir, models, precision, step, epoch, step_in_epoch)
-                if stop.requested:
-                    if main:
-                        tqdm.write(
-                            f"stopped at step {step}; continue with: python -m train --resume {run_dir}",
-                            file=sys.stderr,
-                        )
-                    raise SystemExit(130)
-        bar.close()
-        if main and bar.disable:  # no terminal (a log file): one line per epoch instead of a bar
-            print(
-                f"epoch {epoch + 1}/{total_epochs} step {step}: "
-                + " ".join(f"{k}={v:.3f}" for k, v in losses.items()),
-                flush=True,
-            )
+                    tqdm.write(
+                        f"stopped at step {step}; continue with: python -m train --resume {run_dir}",
+                        file=sys.stderr,
+                    )
+                raise SystemExit(130)
+            if step == last_step:
+                break
+        if step_in_epoch < steps_per_epoch:  # --max-steps ended the run inside this epoch
+            break
         models.sched_g.step()
         models.sched_d.step()
         epoch += 1
         step_in_epoch = 0
         if main:
             save_state(run_dir, models, precision, step, epoch, step_in_epoch)
-
-    return finish(run_dir, models, dataset, problems, config, main, world)
+    progress.close()
+    return step
 
 
 def sample_batch(dataset: PairDataset, device: torch.device, n: int = 4) -> dict[str, torch.Tensor]:
@@ -469,32 +722,42 @@ def parameter_checksum(module: torch.nn.Module) -> float:
 def finish(
     run_dir: Path,
     models: Models,
-    dataset: PairDataset,
-    problems: list[str],
+    data: RunData,
     config: TrainConfig,
     main: bool,
     world: int,
+    stop: StopRequested,
+    trained: str,
 ) -> Path:
-    """Check the ranks agree, then (rank 0) save the model, its card, the loss curve and metrics."""
+    """Check the ranks agree, then (rank 0) save the model, its card, the loss curve and metrics.
+    A stop signal during the evaluation leaves the model and its card written, and exit code 130."""
     checksum = torch.tensor([parameter_checksum(models.bare_generator)], dtype=torch.float64)
     checksums = [checksum.clone() for _ in range(world)]
     if dist.is_initialized():
         dist.all_gather(checksums, checksum)
     model_dir = run_dir / "model"
+    finished = True
     if main:
         from train.publish import save_model
 
         loss_curve(run_dir / "losses.csv", run_dir / "loss_curve.png")
-        save_model(
+        finished = save_model(
             models.bare_generator,
-            model_dir,
             run_dir,
             config,
-            len(dataset),
-            problems,
+            data,
+            trained,
             rank_checksums=[c.item() for c in checksums],
+            stop=lambda: stop.requested,
         )
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
+    if not finished:
+        print(
+            f"stopped during the evaluation: {model_dir} is saved, without scores; "
+            f"python -m train --resume {run_dir} scores it",
+            file=sys.stderr,
+        )
+        raise SystemExit(130)
     return model_dir

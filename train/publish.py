@@ -1,14 +1,22 @@
-"""The end of a run: the model folder (weights, config, model card) and, if asked, the Hub upload."""
+"""The end of a run: the model folder (weights, config, model card) and, if asked, the Hub upload.
+
+`python -m train.publish MODEL_DIR --repo USER/NAME` uploads a model folder on its own (to retry an
+upload that failed at the end of a run, say).
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from huggingface_hub import HfApi
+from huggingface_hub import HfApi, get_token
 
 from pix2pix.networks import UNetGenerator
 from train.config import TrainConfig
+from train.data import RunData
 
 CARD = """---
 library_name: sketch2photo
@@ -24,7 +32,7 @@ tags:
 
 A pix2pix generator (U-Net, ngf {ngf}, {size}x{size}, {direction}) trained with
 [sketch2photo](https://arxiv.org/abs/1611.07004)'s trainer: L1 x {lambda_l1} + {gan_mode} GAN loss against a
-{disc} discriminator, Adam lr {lr}, {epochs} + {epochs_decay} epochs, batch size {batch_size}.
+{disc} discriminator, Adam lr {lr}, batch size {batch_size}, {trained}.
 
 ```python
 from pix2pix import Translator
@@ -47,9 +55,10 @@ photo = Translator("{model_ref}").translate("sketch.png")
 """
 
 
-def describe_metrics(metrics: dict | None) -> str:
+def describe_metrics(metrics: dict | None, about: str) -> str:
+    """The card's quality section: the scores and what they were computed on, or why there are none."""
     if not metrics:
-        return "No test split was found next to the training data, so no metrics were computed."
+        return f"No scores: {about}."
     rows = "\n".join(
         f"| {name} | {metrics[key]:.4f} |"
         for key, name in [
@@ -59,27 +68,32 @@ def describe_metrics(metrics: dict | None) -> str:
             ("psnr", "PSNR (dB)"),
         ]
     )
-    return f"On {metrics['pairs']} held-out test pairs (both images resized to 256x256, RGB in [0, 1]):\n\n| metric | value |\n|---|---|\n{rows}"
+    skipped = len(metrics.get("skipped", []))
+    left_out = f"; {skipped} of them left out for a file that does not open" if skipped else ""
+    return (
+        f"On {metrics['pairs']} pairs {about}{left_out} (the made and the true photo each resized "
+        "to 256x256, RGB in [0, 1]):\n\n| metric | value |\n|---|---|\n" + rows
+    )
 
 
 def write_card(
     model_dir: Path,
     config: TrainConfig,
-    n_train: int,
+    data: RunData,
+    trained: str,
     metrics: dict | None,
+    about: str,
     command: str,
 ) -> None:
-    sources = ", ".join(
-        f"`{path}`" + (f" (x{n})" if n > 1 else "")
-        for path, n in zip(config.data, config.repeats, strict=True)
-    )
-    data = f"{n_train} training pairs from {sources} (layout {config.layout})"
-    if config.photos:
-        data += (
-            f", plus bare photos from `{config.photos}` with sketches drawn by pix2pix.sketchify"
-        )
+    """README.md of the model folder: what it is, how to load it, its data, its scores, its command."""
+    text = f"{len(data.dataset)} training pairs from {', '.join(data.sources)}"
     if config.doodle_prob:
-        data += f"; {config.doodle_prob:.0%} of sketches replaced by doodles drawn from the photo"
+        text += f"; {config.doodle_prob:.0%} of sketches replaced by doodles drawn from the photo"
+    if data.problems:
+        text += (
+            f". {len(data.problems)} file(s) were left out (unreadable, mismatched, or without a "
+            "partner; named in the run's summary.json)"
+        )
     card = CARD.format(
         ngf=config.ngf,
         size=config.image_size,
@@ -88,13 +102,12 @@ def write_card(
         gan_mode=config.gan_mode,
         disc="70x70 PatchGAN" if config.n_layers_d == 3 else f"{config.n_layers_d}-layer",
         lr=config.lr,
-        epochs=config.epochs,
-        epochs_decay=config.epochs_decay,
         batch_size=config.batch_size,
-        model_ref=config.push_to_hub or model_dir,
-        data=data
+        trained=trained,
+        model_ref=config.push_to_hub or "path/to/this/folder",
+        data=text
         + ". The card's license is `other`: a model carries the terms of its training data.",
-        metrics=describe_metrics(metrics),
+        metrics=describe_metrics(metrics, about),
         command=command,
     )
     (model_dir / "README.md").write_text(card)
@@ -102,49 +115,84 @@ def write_card(
 
 def save_model(
     generator: UNetGenerator,
-    model_dir: Path,
     run_dir: Path,
     config: TrainConfig,
-    n_train: int,
-    problems: list[str],
+    data: RunData,
+    trained: str,
     rank_checksums: list[float],
-) -> None:
-    """save_pretrained, evaluation on the test split when there is one, the card, and a run summary.
+    stop: Callable[[], bool] | None = None,
+) -> bool:
+    """save_pretrained, the evaluation of the held-out pairs, the card, a run summary, the upload.
 
+    The card is ours whatever happens during the evaluation (a stop, an error): save_pretrained
+    writes huggingface_hub's generic one first. Returns False when a stop signal ended the
+    evaluation (the model and its card are written, without scores, and nothing is uploaded).
     Pictures of the data (sample grids, the test results grid) stay in the run folder, never in
     model/: that folder is what gets published, and data sets often may not be redistributed.
     """
-    from train.data import find_pairs
-    from train.evaluate import evaluate
+    from train.evaluate import EvaluationStopped, evaluate
 
+    model_dir = run_dir / "model"
     generator.eval().save_pretrained(model_dir)
+    metrics, about, finished = None, "the evaluation did not finish", False
     try:
-        test_pairs = find_pairs(config.data[0], config.layout, split="test")
-    except ValueError:
-        test_pairs = []
-    metrics = (
-        evaluate(model_dir, test_pairs, out_dir=run_dir / "eval", device=config.device)
-        if test_pairs
-        else None
-    )
-    command_file = run_dir / "command.txt"
-    command = command_file.read_text().strip() if command_file.exists() else "(called from Python)"
-    write_card(model_dir, config, n_train, metrics, command)
-    summary = {
-        "train_pairs": n_train,
-        "skipped": problems,
-        "rank_checksums": rank_checksums,
-        "metrics": metrics,
-    }
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    if config.push_to_hub:
+        if data.eval_pairs:
+            print(f"scoring {len(data.eval_pairs)} pairs {data.eval_about}", flush=True)
+            metrics = evaluate(
+                model_dir, data.eval_pairs, run_dir / "eval", device=config.device, stop=stop
+            )
+        about, finished = data.eval_about, True
+    except EvaluationStopped as stopped:
+        about = f"the evaluation was stopped ({stopped}); `python -m train --resume {run_dir}` scores it"
+    finally:
+        command_file = run_dir / "command.txt"
+        command = (
+            command_file.read_text().strip() if command_file.exists() else "(called from Python)"
+        )
+        write_card(model_dir, config, data, trained, metrics, about, command)
+        summary = {
+            "train_pairs": len(data.dataset),
+            "skipped": data.problems,
+            "evaluated_on": about,
+            "rank_checksums": rank_checksums,
+            "metrics": metrics,
+        }
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    if finished and config.push_to_hub:
         push(model_dir, config.push_to_hub)
+    return finished
+
+
+def check_hub_access(repo_id: str) -> None:
+    """Before the first step, not after hours of training: a token exists and the Hub takes it.
+
+    Raises ValueError saying what to do. The token is never printed.
+    """
+    token = get_token()
+    if token is None:
+        raise ValueError(
+            f"--push-to-hub {repo_id} needs a Hugging Face token and none is set: run `hf auth "
+            "login` or set HF_TOKEN, then start again (nothing has been trained)."
+        )
+    try:
+        who = HfApi(token=token).whoami()
+    except Exception as err:  # HTTP, network, offline mode: each becomes one sentence
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(
+            f"--push-to-hub {repo_id}: the Hub could not confirm the token ({reason}). Check the "
+            "network and `hf auth whoami`, then start again (nothing has been trained)."
+        ) from err
+    if who.get("auth", {}).get("accessToken", {}).get("role") == "read":
+        raise ValueError(
+            f"--push-to-hub {repo_id}: the token is read-only; make one with write access "
+            "(https://huggingface.co/settings/tokens) and `hf auth login` with it."
+        )
 
 
 def push(model_dir: Path, repo_id: str, token: str | None = None, private: bool = False) -> str:
     """Upload a model folder. The token comes from HF_TOKEN or the cached login and is never printed.
 
-    A failed upload raises ValueError saying why; the local folder is left as it was.
+    A failed upload raises ValueError saying why and how to retry; the local folder is left as it was.
     """
     missing = [
         n
@@ -164,11 +212,33 @@ def push(model_dir: Path, repo_id: str, token: str | None = None, private: bool 
             repo_type="model",
             commit_message="Upload sketch2photo generator",
         )
-    except (
-        Exception
-    ) as err:  # any failure (HTTP, network, auth) becomes one sentence; nothing is lost
+    except Exception as err:  # any failure (HTTP, network, auth) becomes one sentence
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ValueError(
-            f"Upload to {repo_id} failed ({reason}); the model is still in {model_dir}."
+            f"Upload to {repo_id} failed ({reason}); the model is still in {model_dir}. Retry "
+            f"with: python -m train.publish {model_dir} --repo {repo_id}"
         ) from err
     return str(getattr(info, "commit_url", repo_id))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m train.publish",
+        description="Upload a model folder (config.json, model.safetensors, README.md) to the "
+        "Hugging Face Hub. The token comes from HF_TOKEN or `hf auth login`.",
+    )
+    parser.add_argument("model", type=Path, help="the model folder, e.g. runs/NAME/model")
+    parser.add_argument("--repo", required=True, metavar="USER/NAME", help="the Hub repo to create")
+    parser.add_argument("--private", action="store_true", help="make a new repo private")
+    args = parser.parse_args(argv)
+    try:
+        url = push(args.model, args.repo, private=args.private)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"uploaded {args.model} to {url}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
