@@ -40,12 +40,14 @@ def find_inputs(inputs: list[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
 
 
 def unique_names(found: list[tuple[Path, Path]]) -> tuple[list[tuple[Path, Path]], list[str]]:
-    """Outputs never overwrite each other: a.png and a.jpg would both make a.png, so the second
-    (in input order) makes a-2.png; a name another input wants is never handed out. Returns the
-    new list and one line per renamed output."""
+    """Outputs never overwrite each other: a.png and a.jpg would both make a.png, so a.png keeps
+    the name (a PNG input first) and a.jpg makes a-2.png; a name another input wants is never
+    handed out. Returns the list in input order and one line per renamed output."""
     wanted = {name for _, name in found}
-    taken, unique, renamed = set(), [], []
-    for path, name in found:
+    taken, chosen, renamed = set(), {}, []
+    pngs_first = sorted(range(len(found)), key=lambda i: found[i][0].suffix.lower() != ".png")
+    for i in pngs_first:
+        path, name = found[i]
         choice, n = name, 1
         while choice in taken or (choice != name and choice in wanted):
             n += 1
@@ -53,8 +55,8 @@ def unique_names(found: list[tuple[Path, Path]]) -> tuple[list[tuple[Path, Path]
         if choice != name:
             renamed.append(f"{path} -> {choice} ({name} is another input's photo)")
         taken.add(choice)
-        unique.append((path, choice))
-    return unique, renamed
+        chosen[i] = choice
+    return [(path, chosen[i]) for i, (path, _) in enumerate(found)], renamed
 
 
 def translate_files(args: argparse.Namespace) -> int:
@@ -134,8 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         metavar="OUT",
         help="folder for the photos: one PNG per input, named after it (a.jpg -> OUT/a.png, "
-        "dir/sub/b.jpg -> OUT/sub/b.png); inputs that would share a name (a.png and a.jpg) get "
-        "-2, -3, ... in input order, and each renaming is printed",
+        "dir/sub/b.jpg -> OUT/sub/b.png); when inputs would share a name (a.png and a.jpg), "
+        "a.png keeps it and the others get -2, -3, ... (each renaming is printed)",
     )
     translate.add_argument(
         "--model",

@@ -122,3 +122,39 @@ def test_colour_drawing_gives_hints_to_a_hint_model_only(tmp_path):
     assert np.abs(colour.astype(int) - grey).mean() > 0.5
     colour, grey = photos[1]
     assert np.array_equal(colour, grey)
+
+
+def test_inputs_that_share_a_name_never_overwrite_each_other(tmp_path, model_dir, capsys):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name, shade in (("a.png", 0), ("a.jpg", 120), ("a-2.png", 240)):
+        Image.new("L", (32, 32), shade).save(inputs / name)
+    out = tmp_path / "out"
+    assert translate(inputs, out, model_dir) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a-2.png", "a-3.png", "a.png"]
+    printed = capsys.readouterr().out
+    assert "wrote 3 photo(s)" in printed
+    assert "a.jpg -> a-3.png" in printed  # a-2.png is the photo of the input a-2.png
+    photos = {p.name: Image.open(p).tobytes() for p in out.iterdir()}
+    assert len(set(photos.values())) == 3
+    assert translate(inputs, out, model_dir) == 0
+    assert "replacing 3 that were there" in capsys.readouterr().out
+
+
+def test_output_that_is_a_file_and_missing_cuda_are_one_line_errors(
+    tmp_path, model_dir, capsys, monkeypatch
+):
+    Image.new("L", (32, 32), 255).save(tmp_path / "a.png")
+    (tmp_path / "photo.png").write_bytes(b"keep me")
+    assert translate(tmp_path / "a.png", tmp_path / "photo.png", model_dir) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "is a file" in err
+    assert (tmp_path / "photo.png").read_bytes() == b"keep me"
+
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    args = ["translate", str(tmp_path / "a.png"), "-o", str(tmp_path / "out")]
+    assert main([*args, "--model", str(model_dir), "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "no cuda device" in err
+    assert main([*args, "--model", str(model_dir), "--device", "tpu"]) == 2
+    assert "Unknown device" in capsys.readouterr().err

@@ -12,7 +12,16 @@ import torch
 from PIL import Image
 
 from train.combine import combine, main
-from train.data import LAYOUTS, PairDataset, check_pairs, find_pairs, load_pair
+from train.data import (
+    LAYOUTS,
+    PairDataset,
+    check_pairs,
+    find_pairs,
+    first_few,
+    has_split,
+    load_pair,
+    scan_pairs,
+)
 
 
 def _save(path: Path, array: np.ndarray) -> Path:
@@ -115,13 +124,41 @@ def test_folders_with_matching_names(tmp_path, layout, sketch_dir, photo_dir):
     assert find_pairs(tmp_path) == pairs
 
 
-def test_unmatched_photos_are_left_out_with_a_warning(tmp_path):
+def test_files_without_a_partner_are_named_on_both_sides(tmp_path, recwarn):
     for k, name in enumerate(["a", "b", "c"]):
         _tagged(tmp_path / "B" / f"{name}.png", k, photo=True)
     _tagged(tmp_path / "A" / "a.png", 0, photo=False)
-    with pytest.warns(UserWarning, match="2 of 3 photos"):
-        pairs = find_pairs(tmp_path, "folders")
-    assert [p.photo.name for p in pairs] == ["a.png"]
+    _tagged(tmp_path / "A" / "lonely.png", 1, photo=False)
+    found = scan_pairs(tmp_path, "folders")
+    assert [p.photo.name for p in found.pairs] == ["a.png"]
+    assert found.layout == "folders"
+    assert len(found.unpaired) == 3
+    assert any("sketch" in line and "lonely.png" in line for line in found.unpaired)
+    for photo in ("b.png", "c.png"):
+        assert any(line.startswith("the photo") and photo in line for line in found.unpaired)
+    assert find_pairs(tmp_path, "folders") == found.pairs
+    assert not recwarn.list  # said in the run's output, not as a warning about a code line
+
+
+def test_has_split_tells_a_real_split_from_the_fallback(tmp_path):
+    for split in ("train", "test"):
+        _tagged(tmp_path / "cuhk" / split / "sketches" / "1.png", 1, photo=False)
+        _tagged(tmp_path / "cuhk" / split / "photos" / "1.png", 1, photo=True)
+    _tagged(tmp_path / "flat" / "A" / "1.png", 1, photo=False)
+    _tagged(tmp_path / "flat" / "B" / "1.png", 1, photo=True)
+    assert has_split(tmp_path / "cuhk", "test") and has_split(tmp_path / "cuhk", "train")
+    assert not has_split(tmp_path / "flat", "test")
+    # find_pairs still falls back to all pairs; has_split is what says they are no test split
+    assert find_pairs(tmp_path / "flat", split="test") == find_pairs(tmp_path / "flat", split=None)
+    manifest = tmp_path / "pairs.csv"
+    manifest.write_text("photo,sketch,split\nflat/B/1.png,flat/A/1.png,train\n")
+    assert has_split(manifest, "train") and not has_split(manifest, "test")
+
+
+def test_first_few_counts_the_rest():
+    lines = [f"file {i}" for i in range(12)]
+    assert first_few(lines) == [*lines[:5], "... and 7 more"]
+    assert first_few(lines[:5]) == lines[:5]
 
 
 def test_combine_then_aligned_gives_the_pixels_back(tmp_path, capsys):
@@ -159,6 +196,23 @@ def test_combine_then_aligned_gives_the_pixels_back(tmp_path, capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     assert "--out" in capsys.readouterr().out
+
+
+def test_combine_then_auto_layout_for_non_square_faces(tmp_path):
+    """CUHK's 200x250 pairs make 400x250 A|B files: not the official 2:1 shape, still found."""
+    sketch, photo = _ramp(40)
+    _save(tmp_path / "a" / "face.png", sketch[:, :32])
+    _save(tmp_path / "b" / "face.png", photo[:, :32])
+    assert combine(tmp_path / "a", tmp_path / "b", tmp_path / "ab") == (1, [])
+    assert Image.open(tmp_path / "ab" / "face.png").size == (64, 40)
+    found = scan_pairs(tmp_path / "ab")
+    assert found.layout == "aligned"
+    sketch_back, photo_back = load_pair(found.pairs[0])
+    assert np.array_equal(np.asarray(sketch_back), sketch[:, :32])
+    assert np.array_equal(np.asarray(photo_back), photo[:, :32])
+    _save(tmp_path / "plain" / "photo.png", photo)  # an untagged square image is still no A|B
+    with pytest.raises(ValueError, match="No pairs"):
+        find_pairs(tmp_path / "plain")
 
 
 def test_csv_manifest_with_split_and_subset(tmp_path):
@@ -325,7 +379,7 @@ def test_check_pairs_names_bad_files_and_skips_them(tmp_path):
     assert any("20x20" in p and "10x10" in p for p in problems)
     with pytest.raises(ValueError, match=r"cut\.jpg") as error:
         check_pairs(pairs, strict=True)
-    assert "text.jpg" in str(error.value)
+    assert "text.jpg" in str(error.value) and "--strict" in str(error.value)
     assert check_pairs(good, strict=True) == (good, [])
 
 

@@ -1,4 +1,5 @@
-"""Evaluation: the app's path in float32, scored as DESIGN.md says; files, baseline and command line."""
+"""Evaluation: the app's path in float32, scored by the protocol of train/evaluate.py; files, bad
+files, baseline and command line."""
 
 import json
 from pathlib import Path
@@ -11,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFilter
 import train.evaluate as evaluate_module
 from tests.conftest import small_generator
 from train.data import Pair, find_pairs
-from train.evaluate import evaluate, main, mean_photo_baseline, score
+from train.evaluate import EvaluationStopped, evaluate, main, mean_photo_baseline, score
 from train.metrics import load_for_metrics
 
 METRICS = ("fsim_gray", "fsim_chromatic", "ssim", "psnr")
@@ -38,16 +39,21 @@ def tiny_model(tmp_path_factory) -> Path:
     return folder
 
 
+def save_faces(folder: Path, seeds: range) -> None:
+    """Pairs in sketches/ + photos/ with matching names (the 'folders' layout)."""
+    for i in seeds:
+        sketch, photo = face(i)
+        for kind, image in (("sketches", sketch), ("photos", photo)):
+            (folder / kind).mkdir(parents=True, exist_ok=True)
+            image.save(folder / kind / f"face{i}.png")
+
+
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory) -> Path:
-    """Three pairs in sketches/ + photos/ with matching names (the 'folders' layout)."""
+    """Three test pairs and two training pairs."""
     root = tmp_path_factory.mktemp("tiny_data")
-    (root / "sketches").mkdir()
-    (root / "photos").mkdir()
-    for i in range(3):
-        sketch, photo = face(i)
-        sketch.save(root / "sketches" / f"face{i}.png")
-        photo.save(root / "photos" / f"face{i}.png")
+    save_faces(root / "test", range(3))
+    save_faces(root / "train", range(3, 5))
     return root
 
 
@@ -97,8 +103,38 @@ def test_evaluate_refuses_no_pairs(tiny_model):
         evaluate(tiny_model, [])
 
 
+def test_bad_files_are_skipped_and_counted(tiny_model, tiny_data, tmp_path):
+    """A broken photo and a CSV row naming a missing file: scored without them, and named."""
+    rows = ["photo,sketch"] + [
+        f"{tiny_data}/test/photos/face{i}.png,{tiny_data}/test/sketches/face{i}.png"
+        for i in range(2)
+    ]
+    rows.append(f"{tmp_path}/gone.png,{tiny_data}/test/sketches/face2.png")
+    (tmp_path / "broken.png").write_text("not an image")
+    rows.append(f"{tmp_path}/broken.png,{tiny_data}/test/sketches/face2.png")
+    (tmp_path / "pairs.csv").write_text("\n".join(rows) + "\n")
+    result = evaluate(tiny_model, find_pairs(tmp_path / "pairs.csv"), tmp_path / "out", "cpu")
+    assert result["pairs"] == 2
+    assert [entry["name"] for entry in result["per_image"]] == ["face0", "face1"]
+    assert len(result["skipped"]) == 2
+    assert any("gone.png" in line for line in result["skipped"])
+    assert any("broken.png" in line for line in result["skipped"])
+
+
+def test_a_stop_ends_the_evaluation_between_batches(tiny_model, tiny_data):
+    asked = []
+
+    def stop() -> bool:
+        asked.append(True)
+        return len(asked) > 1  # a signal arrives while the first batch is scored
+
+    pairs = find_pairs(tiny_data, split="test")
+    with pytest.raises(EvaluationStopped, match="after 1 of 3"):
+        evaluate(tiny_model, pairs, device="cpu", batch_size=1, stop=stop)
+
+
 def test_score_is_perfect_for_identical_photos_and_lower_for_blurred(tiny_data):
-    photos = [Image.open(p) for p in sorted((tiny_data / "photos").iterdir())]
+    photos = [Image.open(p) for p in sorted((tiny_data / "test" / "photos").iterdir())]
     blurred = [p.filter(ImageFilter.GaussianBlur(3)) for p in photos]
     result = score(photos + blurred, photos + photos)
     perfect, worse = result["per_image"][:3], result["per_image"][3:]
@@ -114,7 +150,7 @@ def test_score_is_perfect_for_identical_photos_and_lower_for_blurred(tiny_data):
 
 @pytest.mark.slow
 def test_mean_photo_baseline_on_cuhk_student_matches_design(shared_dir):
-    """DESIGN.md's 'for scale' numbers: FSIM(gray) 0.737, SSIM 0.644 (about 30 s: FSIM on 100 pairs)."""
+    """The 'for scale' numbers: FSIM(gray) 0.737, SSIM 0.644 (about 30 s: FSIM on 100 pairs)."""
     root = shared_dir / "data" / "cufs" / "cuhk_student"
     result = mean_photo_baseline(find_pairs(root, split="train"), find_pairs(root, split="test"))
     assert result["pairs"] == 100
@@ -140,6 +176,39 @@ def test_cli_prints_the_table_and_writes_under_eval(
     assert not (tiny_model / "results.png").exists()
 
 
+def test_cli_refuses_data_without_the_split(tiny_model, tmp_path, capsys):
+    """Scoring "the test split" of a folder that has none would score the training pairs."""
+    save_faces(tmp_path / "flat", range(2))
+    args = ["--model", str(tiny_model), "--data", str(tmp_path / "flat"), "--device", "cpu"]
+    assert main([*args, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "no 'test' split" in err and "--split all" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+    assert main([*args, "--out", str(tmp_path / "out"), "--split", "all"]) == 0
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["pairs"] == 2
+    assert main([*args, "--split", "all", "--baseline"]) == 2
+    assert "--baseline needs a train split" in capsys.readouterr().err
+
+
+def test_cli_names_the_folder_after_the_run_and_keeps_other_models_scores(
+    tiny_model, tiny_data, tmp_path, monkeypatch, capsys
+):
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    for run in ("first", "second"):
+        shutil.copytree(tiny_model, tmp_path / "runs" / run / "model")
+        args = ["--model", f"runs/{run}/model", "--data", str(tiny_data), "--device", "cpu"]
+        assert main(args) == 0
+    assert {p.name for p in (tmp_path / "eval").iterdir()} == {"first", "second"}
+    shutil.copytree(tiny_model, tmp_path / "elsewhere" / "first" / "model")
+    before = (tmp_path / "eval" / "first" / "metrics.json").read_text()
+    args = ["--model", "elsewhere/first/model", "--data", str(tiny_data), "--device", "cpu"]
+    assert main(args) == 2
+    assert "pass --out" in capsys.readouterr().err
+    assert (tmp_path / "eval" / "first" / "metrics.json").read_text() == before
+
+
 @pytest.mark.parametrize("problem", ["missing model", "empty data"])
 def test_cli_reports_bad_input_in_one_line(problem, tiny_model, tiny_data, tmp_path, capsys):
     model, data = tiny_model, tmp_path / "empty"
@@ -149,7 +218,7 @@ def test_cli_reports_bad_input_in_one_line(problem, tiny_model, tiny_data, tmp_p
     assert main(["--model", str(model), "--data", str(data), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
-    assert ("no_such_model" if problem == "missing model" else "No training pairs") in err
+    assert ("no_such_model" if problem == "missing model" else "no 'test' split") in err
     assert not (tmp_path / "out" / "metrics.json").exists()
 
 

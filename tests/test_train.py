@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 from tests.conftest import REPO
 from train.__main__ import main
 from train.config import TrainConfig
-from train.loop import Precision, build_models, train, train_step
+from train.loop import Precision, build_models, load_data, train, train_step
 
 
 def draw_pair(rng: np.random.Generator, size: int = 32) -> tuple[Image.Image, Image.Image]:
@@ -85,6 +85,29 @@ def cli_args(config: TrainConfig) -> list[str]:
 
 def weights(run_dir) -> dict[str, torch.Tensor]:
     return load_file(run_dir / "model" / "model.safetensors")
+
+
+@pytest.fixture(scope="module")
+def reference(pairs_dir, tmp_path_factory):
+    """The weights of an uninterrupted run of the tiny settings (2 + 1 epochs of 8 steps)."""
+    run = tmp_path_factory.mktemp("reference") / "run"
+    train(tiny(pairs_dir, run))
+    return weights(run)
+
+
+def flat_pairs(root, count: int, seed: int = 0):
+    """`count` pairs in A/ + B/, with no test split."""
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        sketch, photo = draw_pair(rng)
+        for folder, image in (("A", sketch), ("B", photo)):
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            image.save(root / folder / f"{i:02d}.png")
+    return root
+
+
+def card(run_dir) -> str:
+    return (run_dir / "model" / "README.md").read_text()
 
 
 def test_steps_change_weights_and_lower_l1(pairs_dir, tmp_path):
@@ -202,10 +225,8 @@ def test_sigterm_then_resume_is_bit_exact(pairs_dir, tmp_path):
         assert [int(r["step"]) for r in csv.DictReader(f)] == list(range(1, 121))
 
 
-def test_crash_between_saves_resumes_exactly(pairs_dir, tmp_path, monkeypatch):
+def test_crash_between_saves_resumes_exactly(pairs_dir, tmp_path, monkeypatch, reference):
     """A hard kill (no save at the end) loses the steps since the last state; redoing them is exact."""
-    reference = tmp_path / "reference"
-    train(tiny(pairs_dir, reference))
     run = tmp_path / "crashed"
     calls = {"n": 0}
     real_step = train_step
@@ -222,7 +243,7 @@ def test_crash_between_saves_resumes_exactly(pairs_dir, tmp_path, monkeypatch):
     monkeypatch.setattr("train.loop.train_step", real_step)
     assert torch.load(run / "state.pt", weights_only=True)["step"] == 8
     train(tiny(pairs_dir, run), resume=True)
-    assert all(torch.equal(v, weights(reference)[k]) for k, v in weights(run).items())
+    assert all(torch.equal(v, reference[k]) for k, v in weights(run).items())
 
 
 def test_resume_without_state_starts_from_the_beginning(pairs_dir, tmp_path):
@@ -247,7 +268,178 @@ def test_bad_files_are_skipped_and_counted(pairs_dir, tmp_path):
         train(tiny(data, tmp_path / "strict", strict=True))
 
 
-def test_empty_data_and_bad_settings_are_sentences(tmp_path, capsys):
+def test_a_bad_test_file_is_skipped_at_the_end_and_the_card_is_ours(pairs_dir, tmp_path):
+    """Evaluation skips and counts a broken file as training does; a resume scores again."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(pairs_dir, data)
+    (data / "test" / "photos" / "01.png").write_text("broken")
+    run = tmp_path / "run"
+    for resume in (False, True):
+        train(tiny(data, run, max_steps=1), resume=resume)
+        text = card(run)
+        assert "PytorchModelHubMixin" not in text and "license: other" in text
+        assert "On 1 pair of the test split" in text and "1 of them left out" in text
+        metrics = json.loads((run / "eval" / "metrics.json").read_text())
+        assert metrics["pairs"] == 1 and "01.png" in metrics["skipped"][0]
+
+
+def test_the_card_is_ours_even_when_the_evaluation_fails(pairs_dir, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr("train.evaluate.evaluate", broken)
+    run = tmp_path / "run"
+    with pytest.raises(RuntimeError):
+        train(tiny(pairs_dir, run, max_steps=1))
+    assert "PytorchModelHubMixin" not in card(run)
+    assert "No scores: the evaluation did not finish" in card(run)
+
+
+def test_without_a_test_split_pairs_are_held_out_before_training(tmp_path):
+    data = flat_pairs(tmp_path / "data", 20)
+    config = tiny(data, tmp_path / "run", max_steps=2)
+    loaded = load_data(config)
+    assert config.holdout == 2  # a tenth, recorded in args.json below
+    assert len(loaded.dataset) == 18 and len(loaded.eval_pairs) == 2
+    assert not set(loaded.eval_pairs) & set(loaded.dataset.pairs)
+    assert load_data(tiny(data, tmp_path / "other")).eval_pairs == loaded.eval_pairs
+    train(config)
+    run = tmp_path / "run"
+    assert json.loads((run / "args.json").read_text())["holdout"] == 2
+    metrics = json.loads((run / "eval" / "metrics.json").read_text())
+    assert [entry["name"] for entry in metrics["per_image"]] == [p.name for p in loaded.eval_pairs]
+    text = card(run)
+    assert "On 2 pairs held out of" in text and "never trained on" in text
+    assert "held-out test" not in text and "layout folders" in text
+    usage = text.split("```python")[1].split("```")[0]
+    assert 'Translator("path/to/this/folder")' in usage and str(tmp_path) not in usage
+
+
+def test_too_few_pairs_to_hold_out_give_no_scores_and_say_why(tmp_path):
+    data = flat_pairs(tmp_path / "data", 8)
+    run = tmp_path / "run"
+    train(tiny(data, run, max_steps=1))
+    assert "No scores: `" in card(run) and "too few to hold a tenth out" in card(run)
+    assert not (run / "eval").exists()
+    assert json.loads((run / "args.json").read_text())["holdout"] == 0
+
+
+def test_the_end_of_the_run_scores_a_bounded_sample(pairs_dir, tmp_path):
+    loaded = load_data(tiny(pairs_dir, tmp_path, eval_pairs=1))
+    assert len(loaded.eval_pairs) == 1 and "a sample of its 2" in loaded.eval_about
+
+
+def test_an_existing_run_folder_is_refused(pairs_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    args = [*cli_args(tiny(pairs_dir, run)), "--max-steps", "2"]
+    assert main(args) == 0
+    before = {name: (run / name).read_bytes() for name in ("state.pt", "losses.csv")}
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"--resume {run}" in err and "--overwrite" in err
+    assert {name: (run / name).read_bytes() for name in before} == before
+    assert main([*args, "--overwrite", "--max-steps", "1"]) == 0
+    with open(run / "losses.csv") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [1]
+
+
+def test_unpaired_files_are_named_and_strict_refuses(tmp_path, capsys):
+    data = flat_pairs(tmp_path / "data", 10)
+    rng = np.random.default_rng(1)
+    for i in range(6):
+        draw_pair(rng)[1].save(data / "B" / f"extra{i}.png")
+    draw_pair(rng)[0].save(data / "A" / "lonely.png")
+    run = tmp_path / "run"
+    args = [*cli_args(tiny(data, run)), "--max-steps", "1"]
+    assert main([*args, "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert "7 problem(s)" in err and "... and 2 more" in err
+    assert "lonely.png has no photo" in err and "extra0.png has no sketch" in err
+    assert not run.exists()
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "lonely.png has no photo" in err and "... and 2 more" in err
+    assert len(json.loads((run / "summary.json").read_text())["skipped"]) == 7
+
+
+def test_start_up_summary_progress_lines_and_max_steps(
+    pairs_dir, tmp_path, reference, capsys, monkeypatch
+):
+    """A log file gets the plan, a time estimate and a line every --log-every steps; a run cut by
+    --max-steps has its model, and a resume that lifts the limit ends exactly as an uncut run."""
+    monkeypatch.setattr("train.loop.ESTIMATE_AFTER", 2)
+    run = tmp_path / "run"
+    assert main([*cli_args(tiny(pairs_dir, run)), "--max-steps", "5", "--log-every", "2"]) == 0
+    out = capsys.readouterr().out
+    for text in (
+        "data: 8 training pairs from",
+        "(layout cuhk)",
+        "evaluation at the end: 2 pairs of the test split",
+        "8 steps per epoch (batch 1) x 3 epochs (2 + 1 decaying) = 24 steps",
+        "stopping at step 5 (--max-steps)",
+        "device: cpu",
+        "precision fp32",
+        "s per step here, so about",
+        "step 2/5 epoch 1/3 G_GAN=",
+        "step 4/5",
+    ):
+        assert text in out
+    assert out.index("device: cpu") < out.index("step 2/5")
+    assert "stopped at step 5 by --max-steps" in card(run)
+    assert main(["--resume", str(run), "--max-steps", "0"]) == 0
+    assert "--max-steps 5 -> 0" in capsys.readouterr().out
+    assert all(torch.equal(v, reference[k]) for k, v in weights(run).items())
+    with open(run / "losses.csv") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == list(range(1, 25))
+
+
+def test_resume_extends_the_schedule_and_refuses_other_changes(
+    pairs_dir, tmp_path, reference, capsys
+):
+    run = tmp_path / "run"
+    assert main(cli_args(tiny(pairs_dir, run, epochs_decay=0))) == 0  # finished after 16 steps
+    assert main(["--resume", str(run), "--lr", "0.1"]) == 2
+    assert "--lr cannot change when resuming" in capsys.readouterr().err
+    assert main(["--resume", str(run), "--epochs-decay", "1"]) == 0
+    assert "--epochs-decay 0 -> 1" in capsys.readouterr().out
+    assert json.loads((run / "args.json").read_text())["epochs_decay"] == 1
+    assert all(torch.equal(v, reference[k]) for k, v in weights(run).items())
+    with open(run / "losses.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == list(range(1, 25))
+    assert float(rows[-1]["lr"]) == pytest.approx(1e-4)  # the new schedule's rate, not the old 0
+
+
+def test_a_stop_during_the_evaluation_ends_with_the_model_and_our_card(
+    pairs_dir, tmp_path, monkeypatch, capsys
+):
+    import train.evaluate as evaluate_module
+
+    real = evaluate_module.Translator.translate_batch
+
+    def signalled(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)  # as `kill` or a cluster's pre-emption would
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(evaluate_module.Translator, "translate_batch", signalled)
+    before = signal.getsignal(signal.SIGTERM)
+    run = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_:
+        train(tiny(pairs_dir, run, max_steps=1))
+    assert exit_.value.code == 130
+    assert signal.getsignal(signal.SIGTERM) is before  # the trainer's handler is gone again
+    assert (run / "model" / "model.safetensors").is_file()
+    assert "No scores: the evaluation was stopped" in card(run)
+    assert "scoring 2 pairs" in capsys.readouterr().out
+    monkeypatch.setattr(evaluate_module.Translator, "translate_batch", real)
+    train(tiny(pairs_dir, run, max_steps=1), resume=True)
+    assert "On 2 pairs of the test split" in card(run)
+
+
+def test_empty_data_and_bad_settings_are_sentences(tmp_path, capsys, pairs_dir, monkeypatch):
     (tmp_path / "empty").mkdir()
     assert main(["--data", str(tmp_path / "empty"), "--out", str(tmp_path / "run")]) == 2
     assert "error:" in capsys.readouterr().err
@@ -265,6 +457,18 @@ def test_empty_data_and_bad_settings_are_sentences(tmp_path, capsys):
         == 2
     )
     assert "power of two" in capsys.readouterr().err
+    (tmp_path / "file").write_text("")
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    for extra, expected in (
+        (["--batch-size", "9"], "--batch-size 9 is more than the 8 training pairs"),
+        (["--out", str(tmp_path / "file")], "is a file"),
+        (["--holdout", "-1"], "cannot be negative"),
+        (["--device", "cuda"], "no cuda device"),
+    ):
+        assert main([*cli_args(tiny(pairs_dir, tmp_path / "run")), *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and expected in err
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("gan_mode", ["lsgan", "hinge", "wgangp"])
@@ -336,6 +540,10 @@ def fake_hub(monkeypatch):
             return httpx2.Response(
                 hub["fail"], json={"error": "Invalid credentials in Authorization header"}
             )
+        if path == "/api/whoami-v2":
+            return httpx2.Response(
+                200, json={"name": "someone", "auth": {"accessToken": {"role": "write"}}}
+            )
         if path == "/api/repos/create":
             return httpx2.Response(200, json={"url": "https://huggingface.co/someone/faces"})
         if path == "/api/validate-yaml":
@@ -375,19 +583,40 @@ def fake_hub(monkeypatch):
     _http.close_session()
 
 
-def test_push_to_hub_sends_the_model_folder(pairs_dir, tmp_path, fake_hub, capsys):
-    config = tiny(
-        pairs_dir, tmp_path / "run", epochs=1, epochs_decay=0, push_to_hub="someone/faces"
-    )
-    train(config)
-    model = tmp_path / "run" / "model"
+def test_resume_with_push_to_hub_uploads_the_model_folder(pairs_dir, tmp_path, fake_hub, capsys):
+    """`--resume RUN --push-to-hub REPO` uploads a finished run (or retries a failed upload)."""
+    run = tmp_path / "run"
+    assert main([*cli_args(tiny(pairs_dir, run)), "--max-steps", "1"]) == 0
+    assert not fake_hub["requests"]
+    assert main(["--resume", str(run), "--push-to-hub", "someone/faces"]) == 0
+    model = run / "model"
     assert {"config.json", "model.safetensors", "README.md"} <= set(fake_hub["files"])
     for name in ("config.json", "model.safetensors", "README.md"):
         assert fake_hub["files"][name] == (model / name).read_bytes()
+    assert 'Translator("someone/faces")' in card(run)
     writes = [auth for method, _, auth in fake_hub["requests"] if method == "POST"]
     assert writes and all(auth == "Bearer hf_secret_token" for auth in writes)
     output = capsys.readouterr()
     assert "hf_secret_token" not in output.out + output.err
+
+
+def test_push_to_hub_is_checked_before_the_first_step(pairs_dir, tmp_path, fake_hub, monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.delenv("HF_TOKEN")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no_token"))
+    run = tmp_path / "run"
+    config = tiny(pairs_dir, run, push_to_hub="someone/faces")
+    with pytest.raises(ValueError, match="hf auth login"):
+        train(config)
+    assert not run.exists()
+    monkeypatch.setenv("HF_TOKEN", "hf_bad_token")
+    fake_hub["fail"] = 401
+    with pytest.raises(ValueError, match="could not confirm the token") as error:
+        train(config)
+    assert "hf_bad_token" not in str(error.value)
+    assert not run.exists()
+    assert [path for _, path, _ in fake_hub["requests"]] == ["/api/whoami-v2"]
 
 
 def test_failed_upload_says_why_and_keeps_the_folder(tmp_path, fake_hub):

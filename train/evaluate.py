@@ -103,8 +103,8 @@ def evaluate(
     """Translate every test sketch and score the photos (see `summarize`), with a progress bar.
 
     Pairs with a file that does not open (or two sizes) are skipped and named in "skipped", as
-    training skips them. stop() is asked between batches; when it says True, EvaluationStopped is
-    raised within a batch's time. With out_dir, writes out_dir/metrics.json (the returned dict) and
+    training skips them. stop() is asked after each batch is translated; when it says True,
+    EvaluationStopped is raised within a batch's time. With out_dir, writes out_dir/metrics.json (the returned dict) and
     out_dir/results.png: rows of sketch | made | true photo for the first grid_rows pairs, 256x256.
     """
     pairs, skipped = check_pairs(pairs)
@@ -118,10 +118,10 @@ def evaluate(
     scores = {metric: [] for metric in METRICS}
     with tqdm(total=len(pairs), desc="scoring", unit="pair", disable=None) as bar:
         for start in range(0, len(pairs), batch_size):
-            if stop is not None and stop():
-                raise EvaluationStopped(f"stopped after {start} of {len(pairs)} pairs")
             loaded = [sketch_of(pair) for pair in pairs[start : start + batch_size]]
             made = translator.translate_batch([sketch for sketch, _ in loaded])
+            if stop is not None and stop():  # before FSIM, the slow part
+                raise EvaluationStopped(f"stopped after {start} of {len(pairs)} pairs")
             true = [photo for _, photo in loaded]
             for metric, values in batch_scores(made, true).items():
                 scores[metric] += values

@@ -453,7 +453,7 @@ def start_run_dir(run_dir: Path, command: str | None, overwrite: bool) -> None:
                 shutil.rmtree(path)
             else:
                 path.unlink(missing_ok=True)
-    (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "command.txt").write_text((command or "(called from Python)") + "\n")
 
 
@@ -488,6 +488,7 @@ def train(
     if main:
         if not resume:
             start_run_dir(run_dir, command, overwrite)
+        (run_dir / "samples").mkdir(exist_ok=True)
         config.save(run_dir / "args.json")
         for line in first_few(data.problems):
             tqdm.write(f"warning: skipped {line}", file=sys.stderr)
@@ -647,9 +648,8 @@ def run_steps(
             step_in_epoch += 1
             if main:
                 progress.update(step, epoch, losses)
-                log_losses(
-                    run_dir / "losses.csv", step, epoch, models.sched_g.get_last_lr()[0], losses
-                )
+                lr = models.opt_g.param_groups[0]["lr"]  # the rate used, after follow_schedule too
+                log_losses(run_dir / "losses.csv", step, epoch, lr, losses)
                 if step % config.sample_every == 0:
                     sample_grid(
                         models.bare_generator, fixed, run_dir / "samples" / f"step_{step:07d}.png"

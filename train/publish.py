@@ -70,8 +70,9 @@ def describe_metrics(metrics: dict | None, about: str) -> str:
     )
     skipped = len(metrics.get("skipped", []))
     left_out = f"; {skipped} of them left out for a file that does not open" if skipped else ""
+    pairs = f"{metrics['pairs']} pair{'s' if metrics['pairs'] != 1 else ''}"
     return (
-        f"On {metrics['pairs']} pairs {about}{left_out} (the made and the true photo each resized "
+        f"On {pairs} {about}{left_out} (the made and the true photo each resized "
         "to 256x256, RGB in [0, 1]):\n\n| metric | value |\n|---|---|\n" + rows
     )
 
