@@ -1,5 +1,5 @@
-"""Inference speed on this CPU, by DESIGN.md's protocol: everything side by side in one process against
-the paper's unet_256 (ngf 64, batch norm, fp32, eager, 2 threads, batch 1, 256x256), median of >= 20
+"""Inference speed on this CPU, measured so that numbers from different machines compare: everything
+side by side in one process, as ratios against the paper's unet_256 (ngf 64, batch norm, fp32, eager, 2 threads, batch 1, 256x256), median of >= 20
 runs after warm-up. Prints a markdown table; ratios are what to quote.
 
     python benchmarks/translate_speed.py [--model checkpoints/faces] [--runs 30] [--no-compile]

@@ -22,6 +22,17 @@ def test_round_trip_gives_identical_photos(tmp_path):
         assert torch.equal(generator(sketch), loaded(sketch))
 
 
+def test_saved_files_are_readable_by_other_users(tmp_path):
+    """A model folder is served, copied into containers and shared: no owner-only 0600 weights."""
+    import os
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    small_generator(ngf=4, num_downs=6).save_pretrained(tmp_path)
+    for name in ("config.json", "model.safetensors", "README.md"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 def test_half_precision_file_loads_into_float32(tmp_path):
     generator = small_generator(ngf=4, num_downs=6)
     generator.half().save_pretrained(tmp_path)
