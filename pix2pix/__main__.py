@@ -101,6 +101,9 @@ def translate_files(args: argparse.Namespace) -> int:
 def export_model(args: argparse.Namespace) -> int:
     from pix2pix.translate import load_generator
 
+    if Path(args.output).is_dir():
+        print(f"error: -o {args.output} is a folder; name the file to write.", file=sys.stderr)
+        return 2
     try:
         generator = load_generator(args.model)
         path = export_onnx(generator, args.output, opset=args.opset)

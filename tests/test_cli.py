@@ -158,3 +158,5 @@ def test_output_that_is_a_file_and_missing_cuda_are_one_line_errors(
     assert err.startswith("error: ") and err.count("\n") == 1 and "no cuda device" in err
     assert main([*args, "--model", str(model_dir), "--device", "tpu"]) == 2
     assert "Unknown device" in capsys.readouterr().err
+    assert main(["export", "--model", str(model_dir), "-o", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err

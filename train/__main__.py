@@ -219,8 +219,17 @@ def given_options(args: argparse.Namespace) -> dict:
     return {k: v for k, v in vars(args).items() if k in names and v is not None and v is not False}
 
 
-def resumed_config(run_dir: Path, changes: dict) -> tuple[TrainConfig, list[str]]:
-    """The run's stored settings with the allowed changes applied, and a line per change."""
+def resumed_config(run_dir: Path, given: dict) -> tuple[TrainConfig, list[str]]:
+    """The run's stored settings with the options typed beside --resume applied, and a line per
+    change. Options that repeat the stored value are fine (the start command run again with
+    --resume added); other changes outside RESUME_CHANGES are refused."""
+    config = TrainConfig.load(run_dir / "args.json")
+    out = given.pop("out", None)
+    if out is not None and Path(out).resolve() != run_dir.resolve():
+        raise ValueError(
+            f"--out {out} and --resume {run_dir} name two folders; give --resume alone."
+        )
+    changes = {k: v for k, v in given.items() if getattr(config, k) != v}
     refused = sorted(set(changes) - set(RESUME_CHANGES))
     if refused:
         names = ", ".join("--" + n.replace("_", "-") for n in refused)
@@ -229,12 +238,10 @@ def resumed_config(run_dir: Path, changes: dict) -> tuple[TrainConfig, list[str]
             "To train further with other settings, start a new run with "
             f"--init-from {run_dir}/model."
         )
-    config = TrainConfig.load(run_dir / "args.json")
     said = []
     for name, value in changes.items():
-        if getattr(config, name) != value:
-            said.append(f"--{name.replace('_', '-')} {getattr(config, name)} -> {value}")
-            setattr(config, name, value)
+        said.append(f"--{name.replace('_', '-')} {getattr(config, name)} -> {value}")
+        setattr(config, name, value)
     return config, said
 
 
@@ -258,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"changed for the rest of the run (recorded in args.json): {'; '.join(changes)}"
                 )
-            model_dir = train(config, resume=True)
+            model_dir = train(config, resume=True, command=command if changes else None)
         else:
             if not args.data or not args.out:
                 parser.error(

@@ -99,5 +99,6 @@ class TrainConfig:
     @classmethod
     def load(cls, path: Path) -> TrainConfig:
         stored = json.loads(path.read_text())
+        stored.setdefault("holdout", 0)  # runs from before --holdout trained on all their pairs
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in stored.items() if k in known})

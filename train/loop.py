@@ -407,13 +407,14 @@ def set_aside(path: str, found: Found, config: TrainConfig) -> tuple[list[Pair],
     if config.holdout is None:
         config.holdout = min(config.eval_pairs, len(found.pairs) // 10)
         if config.holdout == 0:
-            reason = f"`{path}` has no test split, and {len(found.pairs)} pairs are too few to hold a tenth out"
-            return found.pairs, [], reason
+            few = f"{len(found.pairs)} pairs are too few to hold a tenth out"
+            return found.pairs, [], f"`{path}` has no test split, and {few}"
     if config.holdout == 0:
         return found.pairs, [], f"`{path}` has no test split, and --holdout 0 held no pairs out"
     if config.holdout >= len(found.pairs):
         raise ValueError(
-            f"--holdout {config.holdout} leaves none of the {len(found.pairs)} pairs of {path} to train on."
+            f"--holdout {config.holdout} leaves none of the {len(found.pairs)} pairs of {path} "
+            "to train on."
         )
     kept, held = hold_out(found.pairs, config.holdout, config.seed)
     scored = bounded(held, config.eval_pairs, config.seed)
@@ -463,7 +464,8 @@ def train(
     """Run (or continue) training in config.out; returns the folder of the final model.
 
     A new run refuses a folder that holds a run unless overwrite. A Hub upload is checked before
-    any data is read. Raises ValueError with a sentence for anything the user can fix."""
+    any data is read. command is what the card shows under "How it was made" (appended on a
+    resume). Raises ValueError with a sentence for anything the user can fix."""
     config.check()
     run_dir = Path(config.out)
     device, rank, world = setup_device(config)
@@ -488,6 +490,9 @@ def train(
     if main:
         if not resume:
             start_run_dir(run_dir, command, overwrite)
+        elif command:  # a resume that changed settings: the card lists it under the start command
+            with open(run_dir / "command.txt", "a") as f:
+                f.write(command + "\n")
         (run_dir / "samples").mkdir(exist_ok=True)
         config.save(run_dir / "args.json")
         for line in first_few(data.problems):
