@@ -327,8 +327,9 @@ def test_too_few_pairs_to_hold_out_give_no_scores_and_say_why(tmp_path):
 
 
 def test_the_end_of_the_run_scores_a_bounded_sample(pairs_dir, tmp_path):
-    loaded = load_data(tiny(pairs_dir, tmp_path, eval_pairs=1))
+    loaded = load_data(tiny(pairs_dir, tmp_path, eval_pairs=1, repeat=[2]))
     assert len(loaded.eval_pairs) == 1 and "a sample of its 2" in loaded.eval_about
+    assert loaded.describe().startswith("8 training pairs (16 per epoch) from `")
 
 
 def test_an_existing_run_folder_is_refused(pairs_dir, tmp_path, capsys):

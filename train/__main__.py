@@ -276,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C while the data is checked, before the first step
+        print("interrupted before training started; nothing was trained", file=sys.stderr)
+        return 130
     print(f"model saved in {model_dir}")
     return 0
 

@@ -485,3 +485,9 @@ class RunData:
     sources: list[str]  # each source with the layout it was found in, for the log and the card
     eval_pairs: list[Pair]  # scored at the end of the run, never trained on
     eval_about: str  # where eval_pairs come from, or why there are none
+
+    def describe(self) -> str:
+        """'88 training pairs from `path` (layout cuhk)'; with --repeat, also the epoch's size."""
+        distinct = len(set(self.dataset.pairs))
+        per_epoch = f" ({len(self.dataset):,} per epoch)" if distinct != len(self.dataset) else ""
+        return f"{distinct:,} training pairs{per_epoch} from {', '.join(self.sources)}"

@@ -531,7 +531,7 @@ def start_up(
     batch = f"batch {config.batch_size}" + (f" on each of {world} processes" if world > 1 else "")
     total = steps_per_epoch * config.total_epochs
     lines = [
-        f"data: {len(data.dataset):,} training pairs from {', '.join(data.sources)}{skipped}",
+        f"data: {data.describe()}{skipped}",
         f"evaluation at the end: {len(data.eval_pairs)} pairs {data.eval_about}"
         if data.eval_pairs
         else f"evaluation at the end: none ({data.eval_about})",

@@ -72,8 +72,8 @@ def describe_metrics(metrics: dict | None, about: str) -> str:
     left_out = f"; {skipped} of them left out for a file that does not open" if skipped else ""
     pairs = f"{metrics['pairs']} pair{'s' if metrics['pairs'] != 1 else ''}"
     return (
-        f"On {pairs} {about}{left_out} (the made and the true photo each resized "
-        "to 256x256, RGB in [0, 1]):\n\n| metric | value |\n|---|---|\n" + rows
+        f"On {pairs} {about}{left_out}. The made and the true photo are each resized to 256x256 "
+        "and compared in RGB in [0, 1]:\n\n| metric | value |\n|---|---|\n" + rows
     )
 
 
@@ -87,7 +87,7 @@ def write_card(
     command: str,
 ) -> None:
     """README.md of the model folder: what it is, how to load it, its data, its scores, its command."""
-    text = f"{len(data.dataset)} training pairs from {', '.join(data.sources)}"
+    text = data.describe()
     if config.doodle_prob:
         text += f"; {config.doodle_prob:.0%} of sketches replaced by doodles drawn from the photo"
     if data.problems:
