@@ -93,9 +93,9 @@ def test_sources_are_mixed_with_their_repeats(pairs_dir, tmp_path):  # noqa: F81
         Image.new("L", (32, 32), 255).save(other / "sketches" / f"x{i}.png")
         Image.new("RGB", (32, 32), (9, 9, 9)).save(other / "photos" / f"x{i}.png")
     config = tiny(pairs_dir, tmp_path / "run", data=[str(pairs_dir), str(other)], repeat=[1, 4])
-    dataset, problems = load_data(config)
-    names = [p.name for p in dataset.pairs]
-    assert len(names) == 8 + 3 * 4 and names.count("x0") == 4 and not problems
+    data = load_data(config)
+    names = [p.name for p in data.dataset.pairs]
+    assert len(names) == 8 + 3 * 4 and names.count("x0") == 4 and not data.problems
 
 
 def test_repeat_needs_one_number_per_source():

@@ -326,6 +326,15 @@ def test_too_few_pairs_to_hold_out_give_no_scores_and_say_why(tmp_path):
     assert json.loads((run / "args.json").read_text())["holdout"] == 0
 
 
+def test_a_val_split_is_scored_when_there_is_no_test_split(tmp_path):
+    """train.faces writes train/ and val/ (whole people held out): val is what the end scores."""
+    flat_pairs(tmp_path / "data" / "train", 4)
+    flat_pairs(tmp_path / "data" / "val", 2, seed=1)
+    loaded = load_data(tiny(tmp_path / "data", tmp_path / "run"))
+    assert len(loaded.dataset) == 4 and len(loaded.eval_pairs) == 2
+    assert loaded.eval_about.startswith("of the val split of")
+
+
 def test_the_end_of_the_run_scores_a_bounded_sample(pairs_dir, tmp_path):
     loaded = load_data(tiny(pairs_dir, tmp_path, eval_pairs=1, repeat=[2]))
     assert len(loaded.eval_pairs) == 1 and "a sample of its 2" in loaded.eval_about

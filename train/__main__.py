@@ -49,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--data",
         nargs="+",
         metavar="PATH",
-        help="folders (or CSV manifests) of training pairs, mixed; the first one's test split is "
-        "scored at the end (without one, --holdout pairs of it are held out)",
+        help="folders (or CSV manifests) of training pairs, mixed; the first one's test (or val) "
+        "split is scored at the end (without one, --holdout pairs of it are held out)",
     )
     data.add_argument(
         "--repeat",
@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--holdout",
         type=int,
         metavar="N",
-        help="ours: when the first --data has no test split, hold out N of its pairs (drawn with "
+        help="ours: when the first --data has no test or val split, hold out N of its pairs (drawn with "
         "--seed, recorded in args.json, never trained on) for the end-of-run scores; 0 trains on "
         "all and reports no scores (default: a tenth, at most --eval-pairs)",
     )

@@ -56,6 +56,7 @@ LOSS_COLUMNS = ["step", "epoch", "lr", "G_GAN", "G_L1", "D_real", "D_fake"]
 RUN_FILES = ("command.txt", "args.json", "state.pt", "state.pt.tmp", "losses.csv")
 RUN_FILES += ("loss_curve.png", "summary.json", "samples", "model", "eval")
 ESTIMATE_AFTER = 20  # steps timed before the run's duration is estimated
+EVAL_SPLITS = ("test", "val")  # what the end of a run scores, the first the data has
 
 
 @dataclass
@@ -392,25 +393,27 @@ def set_aside(path: str, found: Found, config: TrainConfig) -> tuple[list[Pair],
     """(pairs to train on, at most config.eval_pairs pairs to score, where those come from or why
     there are none).
 
-    The test split beside the data when there is one. Without one, config.holdout pairs (a tenth
-    by default, at most eval_pairs) are held out before training, drawn with the seed; the count
-    goes into args.json, so a resume holds out the same pairs. Scores of training pairs are never
-    reported as held-out scores."""
-    if has_split(path, "test"):
-        config.holdout = 0
-        test = find_pairs(path, found.layout, "test")
-        scored = bounded(test, config.eval_pairs, config.seed)
-        about = f"of the test split of `{path}`"
-        if len(scored) < len(test):
-            about += f" (a sample of its {len(test)}, drawn with seed {config.seed})"
-        return found.pairs, scored, about
+    The test split beside the data when there is one, else its val split (train.faces holds whole
+    people out there). Without either, config.holdout pairs (a tenth by default, at most
+    eval_pairs) are held out before training, drawn with the seed; the count goes into args.json,
+    so a resume holds out the same pairs. Scores of training pairs are never reported as held-out
+    scores."""
+    for split in EVAL_SPLITS:
+        if has_split(path, split):
+            config.holdout = 0
+            test = find_pairs(path, found.layout, split)
+            scored = bounded(test, config.eval_pairs, config.seed)
+            about = f"of the {split} split of `{path}`"
+            if len(scored) < len(test):
+                about += f" (a sample of its {len(test)}, drawn with seed {config.seed})"
+            return found.pairs, scored, about
     if config.holdout is None:
         config.holdout = min(config.eval_pairs, len(found.pairs) // 10)
         if config.holdout == 0:
             few = f"{len(found.pairs)} pairs are too few to hold a tenth out"
-            return found.pairs, [], f"`{path}` has no test split, and {few}"
+            return found.pairs, [], f"`{path}` has no test or val split, and {few}"
     if config.holdout == 0:
-        return found.pairs, [], f"`{path}` has no test split, and --holdout 0 held no pairs out"
+        return found.pairs, [], f"`{path}` has no test or val split, and --holdout 0 held none out"
     if config.holdout >= len(found.pairs):
         raise ValueError(
             f"--holdout {config.holdout} leaves none of the {len(found.pairs)} pairs of {path} "
@@ -420,7 +423,7 @@ def set_aside(path: str, found: Found, config: TrainConfig) -> tuple[list[Pair],
     scored = bounded(held, config.eval_pairs, config.seed)
     about = (
         f"held out of `{path}` before training (drawn with seed {config.seed}, never trained on; "
-        f"it has no test split)"
+        f"it has no test or val split)"
     )
     if len(scored) < len(held):
         about += f", a sample of the {len(held)} held out"
