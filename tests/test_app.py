@@ -167,7 +167,7 @@ def test_no_bundled_model_is_a_clear_message(monkeypatch, tmp_path):
     import pix2pix.translate
 
     monkeypatch.setattr(pix2pix.translate, "DEFAULT_MODEL", tmp_path / "missing")
-    with pytest.raises(ValueError, match="No default model is bundled"):
+    with pytest.raises(ValueError, match="The bundled model is not at"):
         Models(None)
     repo = Path(__file__).resolve().parents[1]
     if (repo / "checkpoints" / "faces" / "model.safetensors").is_file():
@@ -175,5 +175,5 @@ def test_no_bundled_model_is_a_clear_message(monkeypatch, tmp_path):
     result = subprocess.run(
         [sys.executable, str(repo / "app.py")], capture_output=True, text=True, timeout=120
     )
-    assert result.returncode != 0 and "No default model is bundled" in result.stderr
+    assert result.returncode != 0 and "The bundled model is not at" in result.stderr
     assert "Traceback" not in result.stderr

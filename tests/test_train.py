@@ -668,3 +668,24 @@ def test_photo2sketch_direction(pairs_dir, tmp_path):
     train(tiny(pairs_dir, tmp_path / "run", epochs=1, epochs_decay=0, direction="photo2sketch"))
     generator = UNetGenerator.from_pretrained(tmp_path / "run" / "model")
     assert (generator.in_channels, generator.out_channels) == (3, 1)
+
+
+def test_ddp_refusal_reaches_every_rank(pairs_dir, tmp_path):
+    """Rank 0 alone looks at the run folder; its refusal must stop rank 1 too, not leave it
+    waiting for a partner that has gone."""
+    run = tmp_path / "taken"
+    run.mkdir()
+    (run / "args.json").write_text("{}")
+    result = subprocess.run(
+        [
+            *[sys.executable, "-m", "torch.distributed.run", "--standalone"],
+            *["--nproc-per-node", "2", "-m", "train", *cli_args(tiny(pairs_dir, run))],
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode != 0
+    assert result.stderr.count("already holds a run") == 2  # said by both ranks

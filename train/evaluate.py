@@ -104,8 +104,9 @@ def evaluate(
 
     Pairs with a file that does not open (or two sizes) are skipped and named in "skipped", as
     training skips them. stop() is asked after each batch is translated; when it says True,
-    EvaluationStopped is raised within a batch's time. With out_dir, writes out_dir/metrics.json (the returned dict) and
-    out_dir/results.png: rows of sketch | made | true photo for the first grid_rows pairs, 256x256.
+    EvaluationStopped is raised within a batch's time. With out_dir, writes out_dir/metrics.json
+    (the returned dict) and out_dir/results.png: rows of sketch | made | true photo for the first
+    grid_rows pairs, each 256x256.
     """
     pairs, skipped = check_pairs(pairs)
     if not pairs:

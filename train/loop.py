@@ -21,6 +21,7 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -350,6 +351,24 @@ def setup_device(config: TrainConfig) -> tuple[torch.device, int, int]:
     return device, rank, world
 
 
+def checked_on_main(main: bool, check: Callable[[], None]) -> None:
+    """Run a check on rank 0 only (it asks the Hub, or looks at a folder rank 0 is about to fill)
+    and raise its ValueError on every rank: under torchrun the others would otherwise wait forever
+    for a rank 0 that has stopped."""
+    error = None
+    if main:
+        try:
+            check()
+        except ValueError as err:
+            error = str(err)
+    if dist.is_initialized():
+        shared = [error]
+        dist.broadcast_object_list(shared, src=0)
+        error = shared[0]
+    if error:
+        raise ValueError(error)
+
+
 def epoch_order(n: int, seed: int, epoch: int, rank: int, world: int) -> list[int]:
     """This rank's share of the epoch's shuffle; the same on every rank and every restart."""
     generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
@@ -375,7 +394,10 @@ def load_data(config: TrainConfig) -> RunData:
         good, bad = check_pairs(train_pairs)
         pairs += good * times
         problems += found.unpaired + bad
-        described.append(f"`{path}` (layout {found.layout}{f', x{times}' if times > 1 else ''})")
+        kind = f"layout {found.layout}"
+        if found.layout == "photos":
+            kind = "bare photos, their sketches drawn by pix2pix.sketchify"
+        described.append(f"`{path}` ({kind}{f', x{times}' if times > 1 else ''})")
     if config.strict and problems:
         raise ValueError(refusal(problems))
     dataset = PairDataset(
@@ -473,12 +495,12 @@ def train(
     run_dir = Path(config.out)
     device, rank, world = setup_device(config)
     main = rank == 0
-    if main and config.push_to_hub:
+    if config.push_to_hub:
         from train.publish import check_hub_access
 
-        check_hub_access(config.push_to_hub)
-    if main and not resume:
-        refuse_existing_run(run_dir, overwrite)
+        checked_on_main(main, lambda: check_hub_access(config.push_to_hub))
+    if not resume:
+        checked_on_main(main, lambda: refuse_existing_run(run_dir, overwrite))
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     np.random.seed(config.seed)
