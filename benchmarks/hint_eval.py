@@ -38,7 +38,7 @@ from pix2pix.hints import PALETTE, no_hints, split_drawing, stack_input  # noqa:
 from pix2pix.imaging import to_photo, to_sketch_tensor  # noqa: E402
 from pix2pix.networks import UNetGenerator  # noqa: E402
 from pix2pix.translate import Translator, load_generator  # noqa: E402
-from train.data import Pair, find_pairs  # noqa: E402
+from train.data import Pair, find_pairs, has_split  # noqa: E402
 from train.evaluate import LABELS, score, sketch_of  # noqa: E402
 from train.hints import sample_hints  # noqa: E402
 from train.metrics import ciede2000, srgb_to_lab  # noqa: E402
@@ -87,9 +87,12 @@ def load_model(model: str | None, state: str | None) -> UNetGenerator:
 
 
 def held_out(root: Path) -> tuple[str, list[Pair]]:
-    """(split, pairs) of a data set's held-out split: val/ where there is one, else test/."""
-    split = "val" if (root / "val").is_dir() else "test"
-    return split, find_pairs(root, split=split)
+    """(split, pairs) of a data set's held-out split: val/ where there is one, else test/. Without
+    either, find_pairs would give all of root's pairs, which may be training pairs."""
+    for split in ("val", "test"):
+        if has_split(root, split):
+            return split, find_pairs(root, split=split)
+    raise SystemExit(f"error: {root} has no val/ or test/ split; its pairs may be training pairs.")
 
 
 def to_unit(tensor: torch.Tensor) -> np.ndarray:
