@@ -1,13 +1,20 @@
 """The demo: draw a face in the browser, see a photo after every stroke.
 
-    python app.py [--model DIR_OR_REPO] [--port N] [--share]
+    python app.py [--model DIR_OR_REPO] [--models DIR_OR_REPO ...] [--allow-any-model]
+                  [--queue-size N] [--port N] [--share]
 
 How it stays live: the canvas is our own (gr.HTML + app_static/canvas.js) rather than gr.Sketchpad.
 When a stroke ends it writes one small PNG data URL (the model's size, a few kB) into its value and
 fires one `input` event: no layer export, no file upload, no debouncing. That event runs
 `translate` on the queue with trigger_mode="always_last": a stroke that ends while the previous one
-is being translated is not dropped, the latest drawing always runs next. benchmarks/app_latency.py
-measures release -> photo. The same function is the API endpoint `/translate`.
+is being translated is not dropped, the latest drawing always runs next. The photo comes back the
+same way, as a PNG data URL shown in an <img> (gr.HTML): no file per stroke in Gradio's cache and no
+second request to fetch it. benchmarks/app_latency.py measures release -> photo. The same function
+is the API endpoint `/translate`.
+
+Safe to host for the public: visitors choose among the models the operator listed (a visitor's
+model name never opens a folder or reaches the Hub), request bodies, uploads, the queue and the
+sessions Gradio keeps in memory are bounded, and benchmarks/soak.py checks memory stays flat.
 """
 
 from __future__ import annotations
@@ -20,19 +27,22 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
 import base64
-import binascii
 import io
+import shlex
 import sys
-import tempfile
 import threading
 import time
 from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import gradio as gr
 from PIL import Image, ImageOps
+from starlette.middleware import Middleware
+from starlette.responses import PlainTextResponse
 
-from pix2pix import Translator
+from pix2pix import Translator, UNetGenerator
+from pix2pix.checkpoint import check_hub_model, hub_repo_id
 from pix2pix.imaging import load_image
 
 try:  # Hugging Face ZeroGPU: the GPU is attached only while a spaces.GPU function runs
@@ -45,48 +55,105 @@ STATIC = HERE / "app_static"
 EXAMPLES = sorted((HERE / "examples").glob("*.png"))
 CANVAS_SIZE = 512  # the canvas's pixels (canvas.html); uploads are fitted into this square
 MAX_BATCH = 8  # requests translated in one forward pass on a GPU
+QUEUE_SIZE = (
+    64  # requests waiting at most; one more is told the app is busy rather than kept waiting
+)
+# Gradio keeps each visitor's (and each plain API call's) session in memory: a copy of the page's
+# config (~50 kB here) plus the last sketch and photo. Only the most recent SESSIONS are kept; an
+# older one is made afresh on its next request, which costs this app nothing (it has no gr.State).
+SESSIONS = 128
+MAX_UPLOAD_BYTES = 10 * 2**20  # an uploaded file (a phone photo of a drawing is a few MB)
+MAX_BODY_BYTES = 2**20  # any other request: the canvas's sketch is a few kB; big images go as files
+MAX_HUB_MODEL_BYTES = 256 * 2**20  # a Hub repo typed in with --allow-any-model (unet_256: 218 MB)
 API_DESCRIPTION = (
     "Sketch in, photo out. sketch: a PNG data URL, an image file (handle_file) or a canvas dict "
-    "{background, layers, composite}; '' gives no photo. model: '' for the bundled faces model, or "
-    "a model folder or Hub repo id. variation: keep dropout on, so each seed gives another photo."
+    "{background, layers, composite}; '' gives no photo (None). model: '' for the default model or "
+    "one of the names listed under Options. variation: keep dropout on, so each seed gives another "
+    "photo. Returns the photo as a PNG data URL ('data:image/png;base64,...')."
 )
 
 
 class Models:
-    """Translators by name ("" is the default model), each built and warmed up once.
+    """The models this server runs, by name: the ones its operator listed, each loaded at start.
 
-    Besides the default, the `keep` most recently used models stay loaded; older ones are dropped.
+    "" is the first of them, the default. Any other name is refused with `unlisted`, a sentence
+    that does not depend on the name: a visitor can neither learn which folders the server has nor
+    make it download anything. With allow_any (--allow-any-model, for someone running the app on
+    their own machine) a name typed in is loaded too, a folder or a Hub repo (looked at before
+    download, see check_hub_model); the `keep` most recently used of those stay loaded.
     """
 
-    def __init__(self, default: str | None = None, keep: int = 3):
+    def __init__(
+        self,
+        default: str | None = None,
+        others: Sequence[str] = (),
+        allow_any: bool = False,
+        keep: int = 3,
+    ):
+        self.default_name = default or ""
+        self.listed: dict[str, Translator] = {"": self.load(default)}
+        for name in others:
+            if name not in self.listed and name != self.default_name:
+                self.listed[name] = self.load(name)
+        self.allow_any = allow_any
         self.keep = keep
-        self.loaded: OrderedDict[str, Translator] = OrderedDict()
+        self.typed: OrderedDict[str, Translator] = OrderedDict()
         self.lock = threading.Lock()
-        self.default = self.load(default)
+        others = "".join(f", or {name!r}" for name in self.listed if name)
+        self.unlisted = (
+            f"Unknown model: this server runs only the models listed under Options "
+            f"('' for the default{others})."
+        )
+
+    @property
+    def default(self) -> Translator:
+        return self.listed[""]
 
     @staticmethod
-    def load(name: str | None) -> Translator:
-        translator = Translator(name)
+    def load(model: UNetGenerator | str | None) -> Translator:
+        translator = Translator(model)
         if spaces is None:  # on ZeroGPU there is no GPU outside a request to warm up on
             translator.warm_up()
         return translator
 
+    def choices(self) -> list[tuple[str, str]]:
+        """(label, name) of each listed model, for the dropdown: its name and what it does."""
+        return [
+            (f"{name or self.default_name or 'faces (bundled)'} · {describe(translator)}", name)
+            for name, translator in self.listed.items()
+        ]
+
     def get(self, name: str = "") -> Translator:
+        """The translator called `name`; a ValueError with a sentence when there is none."""
+        if not isinstance(name, str):
+            raise ValueError(self.unlisted)
         name = name.strip()
-        if not name:
-            return self.default
+        if name == self.default_name:
+            name = ""
+        if name in self.listed:
+            return self.listed[name]
+        if not self.allow_any:
+            raise ValueError(self.unlisted)
         with self.lock:
-            if name not in self.loaded:
+            if name not in self.typed:
                 try:
-                    self.loaded[name] = self.load(name)
-                except ValueError as err:
-                    raise gr.Error(str(err)) from None
+                    self.typed[name] = self.load_typed(name)
+                except ValueError:
+                    raise
                 except Exception as err:  # the Hub, the file system, a foreign checkpoint...
-                    raise gr.Error(f"Could not load the model '{name}': {err}") from None
-                while len(self.loaded) > self.keep:
-                    self.loaded.popitem(last=False)
-            self.loaded.move_to_end(name)
-            return self.loaded[name]
+                    raise ValueError(f"Could not load the model '{name}': {err}") from None
+                while len(self.typed) > self.keep:
+                    self.typed.popitem(last=False)
+            self.typed.move_to_end(name)
+            return self.typed[name]
+
+    def load_typed(self, name: str) -> Translator:
+        """A folder, or a Hub repo once check_hub_model has seen its files and their sizes."""
+        repo = hub_repo_id(name)
+        if repo is None:
+            return self.load(name)
+        revision = check_hub_model(repo, MAX_HUB_MODEL_BYTES)
+        return self.load(UNetGenerator.from_pretrained(repo, revision=revision))
 
 
 def is_photo2sketch(translator: Translator) -> bool:
@@ -103,9 +170,36 @@ def read_canvas(value):
     """The canvas value, as the page or an API client sends it -> what Translator reads.
 
     The page sends a PNG data URL. API clients may also send a file (gradio_client's handle_file)
-    or a gr.Sketchpad-style dict {background, layers, composite} of files. A file counts only when
-    Gradio vouches for it (a FileData it checked was uploaded): a bare path from a client could
-    name any file on the server.
+    or a gr.Sketchpad-style dict {background, layers, composite} of those. Anything else, however
+    malformed, is a ValueError with a sentence (tests/test_fuzz.py feeds it junk).
+    """
+    if isinstance(value, dict) and not is_file(value) and CANVAS_KEYS & value.keys():
+        layers = value.get("layers") or []
+        if not isinstance(layers, list):
+            raise ValueError("The canvas's layers must be a list of images.")
+        canvas = {
+            key: read_picture(value[key])
+            for key in ("background", "composite")
+            if value.get(key) is not None
+        }
+        canvas["layers"] = [read_picture(layer) for layer in layers]
+        return canvas
+    return read_picture(value)
+
+
+CANVAS_KEYS = {"background", "layers", "composite"}
+
+
+def is_file(value: dict) -> bool:
+    meta = value.get("meta")
+    return isinstance(meta, dict) and meta.get("_type") == "gradio.FileData"
+
+
+def read_picture(value) -> bytes:
+    """One picture: a data URL -> its bytes; a file -> its bytes.
+
+    A file counts only when Gradio vouches for it (a FileData it checked was uploaded, in the
+    upload folder): a bare path from a client could name any file on the server.
     """
     if isinstance(value, str):
         if not value.startswith("data:image/"):
@@ -114,53 +208,75 @@ def read_canvas(value):
             )
         try:
             return base64.b64decode(value.partition(",")[2], validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or characters that are not ASCII
             raise ValueError("The sketch's data URL is not valid base64.") from None
-    if isinstance(value, dict) and value.get("meta", {}).get("_type") == "gradio.FileData":
-        return Path(value["path"]).read_bytes()  # errors then say "the data", not a server path
-    if isinstance(value, dict) and {"background", "layers", "composite"} & value.keys():
-        canvas = {
-            key: value.get(key) and read_canvas(value[key]) for key in ("background", "composite")
-        }
-        canvas["layers"] = [read_canvas(layer) for layer in value.get("layers") or []]
-        return canvas
+    if isinstance(value, dict) and is_file(value) and isinstance(value.get("path"), str):
+        try:
+            return Path(value["path"]).read_bytes()  # errors then say "the data", not a path
+        except OSError:
+            raise ValueError("The uploaded file could not be read.") from None
     raise ValueError(f"Cannot read a sketch from a {type(value).__name__}.")
 
 
 def as_data_url(image: Image.Image) -> str:
+    """A PNG data URL, compressed fast (compress_level=1: 4x faster than the default, 10% larger)."""
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    image.save(buffer, format="PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def save_photo(photo: Image.Image, folder: str) -> str:
-    """The photo as a PNG file of its own in Gradio's cache folder, for the Image component to serve.
+class SmallBodies:
+    """ASGI middleware: a request body over `limit` bytes is refused before it is read.
 
-    Gradio would name the file by a hash of its bytes and rewrite it in place, so two visitors
-    getting the same photo at once (the same example clicked) could be served a half-written file.
+    Gradio bounds uploaded files (launch's max_file_size) but reads any other body whole, and keeps
+    the last input of every session in memory: without this, one client posting huge "sketches"
+    could fill the server's memory. File uploads (paths ending in /upload) are left to Gradio.
     """
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    handle, path = tempfile.mkstemp(prefix="photo-", suffix=".png", dir=folder)
-    with os.fdopen(handle, "wb") as file:
-        photo.save(file, format="PNG", compress_level=1)  # 4x faster than the default, 10% larger
-    return path
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"].endswith("/upload"):
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > self.limit:
+            message = (
+                f"The request is larger than {self.limit / 2**20:g} MiB: send a big image as a "
+                f"file (gradio_client's handle_file), up to {MAX_UPLOAD_BYTES / 2**20:g} MiB."
+            )
+            return await PlainTextResponse(message, status_code=413)(scope, receive, send)
+        received = 0
+
+        async def receive_within_limit():
+            """A body sent without its length (chunked) ends the request once over the limit."""
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            return {"type": "http.disconnect"} if received > self.limit else message
+
+        return await self.app(scope, receive_within_limit, send)
 
 
-def build_demo(models: Models, max_batch: int | None = None) -> gr.Blocks:
+def build_demo(
+    models: Models, max_batch: int | None = None, queue_size: int = QUEUE_SIZE
+) -> gr.Blocks:
     """The Blocks app around `models` (tests build it with a small model).
 
     max_batch: requests translated in one forward pass; by default MAX_BATCH on a GPU and 1 on a
-    CPU, where a batch takes as long as its requests one after the other.
+    CPU, where a batch takes as long as its requests one after the other. queue_size: requests
+    that may wait; one more gets Gradio's "busy, try again" (HTTP 503 for API clients).
     """
     if max_batch is None:
         max_batch = MAX_BATCH if models.default.device.type == "cuda" else 1
 
     def translate(sketch: list, model: list, variation: list, seed: list) -> list:
-        """Sketch -> photo for a batch of requests (batch=True: each argument lists one value per
-        request; API clients send one sketch and get one photo).
+        """Sketch -> photo (a PNG data URL) for a batch of requests (batch=True: each argument lists
+        one value per request; API clients send one sketch and get one photo).
 
         Requests that share a model and seed share a forward pass. A blank canvas ("") gets no
-        photo. A sketch that cannot be read, or a model that cannot be loaded, is an error for its
+        photo. A sketch that cannot be read, or a model that is not there, is an error for its
         request; in a batch with good ones it just gets no photo (Gradio can only fail a batch as
         a whole, neighbours included).
         """
@@ -171,20 +287,16 @@ def build_demo(models: Models, max_batch: int | None = None) -> gr.Blocks:
             if not value:
                 continue
             try:
+                translator = models.get(name or "")
                 picture = load_image(read_canvas(value))
             except ValueError as err:
                 problems.append(str(err))
                 continue
-            groups[(name or "", int(number) if noisy else None)].append((i, picture))
-        for (name, noise), items in groups.items():
-            try:
-                translator = models.get(name)
-            except gr.Error as err:
-                problems.append(err.message)
-                continue
+            groups[(translator, int(number) if noisy else None)].append((i, picture))
+        for (translator, noise), items in groups.items():
             results = translator.translate_batch([picture for _, picture in items], seed=noise)
             for (i, _), result in zip(items, results, strict=True):
-                photos[i] = save_photo(result, photo.GRADIO_CACHE)
+                photos[i] = as_data_url(result)
         if problems and all(p is None for p in photos):
             raise gr.Error(problems[0])
         return [photos]
@@ -193,11 +305,14 @@ def build_demo(models: Models, max_batch: int | None = None) -> gr.Blocks:
         translate = spaces.GPU(translate)
 
     def load_model(name: str):
-        """Load the typed-in model now (not on the next stroke) and say what it does."""
+        """Load the chosen model now (not on the next stroke) and say what it does."""
         start = time.perf_counter()
-        translator = models.get(name)
+        try:
+            translator = models.get(name or "")
+        except ValueError as err:
+            raise gr.Error(str(err)) from None
         info = f"{describe(translator)} · ready in {time.perf_counter() - start:.1f} s"
-        return info, gr.Image(label="Sketch" if is_photo2sketch(translator) else "Photo")
+        return info, gr.HTML(label="Sketch" if is_photo2sketch(translator) else "Photo")
 
     def load_picture(path: str, name: str) -> str:
         """An uploaded sketch (or photo of one) -> the canvas: fitted into the square on white.
@@ -209,16 +324,19 @@ def build_demo(models: Models, max_batch: int | None = None) -> gr.Blocks:
             return gr.skip()
         try:
             picture = load_image(path)
+            sketch_model = not is_photo2sketch(models.get(name or ""))
         except ValueError as err:  # name the file as the visitor knows it, not by its server path
             raise gr.Error(str(err).replace(path, Path(path).name)) from None
-        if not is_photo2sketch(models.get(name)):
+        if sketch_model:
             picture = ImageOps.autocontrast(picture.convert("L"), cutoff=1)
         return as_data_url(ImageOps.pad(picture, (CANVAS_SIZE, CANVAS_SIZE), color="white"))
 
     def load_example(name: str, event: gr.SelectData) -> str:
         return load_picture(str(EXAMPLES[event.index]), name)
 
-    with gr.Blocks(title="sketch2photo", delete_cache=(3600, 3600)) as demo:
+    # Uploads are read once, by the request that brings them; Gradio deletes them (and any other
+    # file it made) after 10 minutes, so the cache holds at most 10 minutes of uploads.
+    with gr.Blocks(title="sketch2photo", delete_cache=(300, 600)) as demo:
         gr.Markdown(
             "# sketch2photo\nDraw a face — outline, eyes, brows, nose, mouth, hair — with black "
             "lines on the white canvas. The photo follows every stroke."
@@ -242,12 +360,14 @@ def build_demo(models: Models, max_batch: int | None = None) -> gr.Blocks:
                         "Translate", elem_id="translate", size="sm", variant="primary"
                     )
             with gr.Column():
-                photo = gr.Image(
+                photo = gr.HTML(
+                    value=None,
+                    html_template=(STATIC / "photo.html").read_text(),
+                    css_template=(STATIC / "photo.css").read_text(),
+                    js_on_load=None,
                     label="Photo",
-                    format="png",
-                    interactive=False,
-                    buttons=["download"],
-                    height=CANVAS_SIZE + 50,
+                    show_label=True,
+                    container=True,
                     elem_id="photo",
                 )
         examples = gr.Gallery(
@@ -262,10 +382,14 @@ def build_demo(models: Models, max_batch: int | None = None) -> gr.Blocks:
         )
         with gr.Accordion("Options", open=False):
             with gr.Row():
-                model = gr.Textbox(
-                    "",
+                # Any value passes through to Models.get, which refuses an unlisted one request by
+                # request (Gradio's own check would fail a whole batch, neighbours included).
+                model = gr.Dropdown(
+                    choices=models.choices(),
+                    value="",
                     label="Model",
-                    placeholder="the bundled faces model; or a local folder, or a Hub repo id",
+                    info="or type a model folder or Hub repo id" if models.allow_any else None,
+                    allow_custom_value=True,
                     elem_id="model",
                 )
                 model_info = gr.Markdown(describe(models.default), elem_id="model_info")
@@ -294,34 +418,80 @@ def build_demo(models: Models, max_batch: int | None = None) -> gr.Blocks:
             **run,
             api_visibility="private",
         )
-        model.submit(load_model, model, [model_info, photo], api_visibility="private").success(
+        model.input(load_model, model, [model_info, photo], api_visibility="private").success(
             **run, api_visibility="private"
         )
         upload.upload(load_picture, [upload, model], sketch, api_visibility="private")
         examples.select(load_example, model, sketch, api_visibility="private")
-    return demo.queue(max_size=64, default_concurrency_limit=2)
+    return demo.queue(max_size=queue_size, default_concurrency_limit=2)
 
 
-def main() -> None:
+def serve(demo: gr.Blocks, **options) -> None:
+    """Launch `demo` with the limits that bound what one visitor can cost the server (main() and
+    the tests launch the same way): upload size, request size, the sessions kept in memory."""
+    demo.launch(
+        max_file_size=MAX_UPLOAD_BYTES,
+        state_session_capacity=SESSIONS,
+        app_kwargs={"middleware": [Middleware(SmallBodies, limit=MAX_BODY_BYTES)]},
+        **options,
+    )
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, after the words in $SKETCH2PHOTO_ARGS (a Space runs app.py bare: set its
+    options there). --allow-any-model is turned off on Spaces and with --share: a public server."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", help="a model folder or Hub repo id (default: the bundled one)")
+    parser.add_argument(
+        "--model", help="the default model: a folder or Hub repo id (default: the bundled one)"
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=[],
+        metavar="DIR_OR_REPO",
+        help="more models visitors may choose from (each is loaded at start)",
+    )
+    parser.add_argument(
+        "--allow-any-model",
+        action="store_true",
+        help="also load any folder or Hub repo id typed in the page or sent to the API; for your "
+        "own machine only (ignored on Hugging Face Spaces and with --share)",
+    )
+    parser.add_argument(
+        "--queue-size",
+        type=int,
+        default=QUEUE_SIZE,
+        help=f"requests that may wait before the next is told to retry (default {QUEUE_SIZE})",
+    )
     parser.add_argument("--port", type=int, help="default: $GRADIO_SERVER_PORT or 7860")
     parser.add_argument(
         "--share", action="store_true", help="also serve on a public gradio.live URL"
     )
-    args = parser.parse_args()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(shlex.split(os.environ.get("SKETCH2PHOTO_ARGS", "")) + argv)
+    public = "on Hugging Face Spaces" if os.environ.get("SPACE_ID") else "with --share"
+    if args.allow_any_model and (os.environ.get("SPACE_ID") or args.share):
+        print(f"--allow-any-model is ignored {public}: visitors choose among the listed models.")
+        args.allow_any_model = False
+    return args
 
+
+def main() -> None:
+    args = parse_args()
     start = time.perf_counter()
     try:
-        models = Models(args.model)
+        models = Models(args.model, args.models, allow_any=args.allow_any_model)
     except Exception as err:  # no bundled model yet, a wrong folder, the Hub out of reach...
         sys.exit(f"error: {err}")
     translator = models.default
     print(
-        f"Model ready in {time.perf_counter() - start:.1f} s: {args.model or 'bundled faces model'}, "
-        f"{translator.size}x{translator.size}, {translator.device}, {translator.dtype}"
+        f"{len(models.listed)} model(s) ready in {time.perf_counter() - start:.1f} s; the default: "
+        f"{args.model or 'bundled faces model'}, {translator.size}x{translator.size}, "
+        f"{translator.device}, {translator.dtype}"
+        + ("; any folder or Hub repo typed in is loaded too" if models.allow_any else "")
     )
-    build_demo(models).launch(
+    serve(
+        build_demo(models, queue_size=args.queue_size),
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=args.port or int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
         share=args.share,

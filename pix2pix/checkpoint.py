@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-from huggingface_hub import hf_hub_download
+from huggingface_hub import hf_hub_download, model_info
 from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 from safetensors import SafetensorError
 from safetensors.torch import load_file
@@ -16,6 +16,42 @@ from torch import nn
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+
+
+def hub_repo_id(model_id: str | Path) -> str | None:
+    """`model_id` as a Hub repo id ("user/name"), or None when it names a local path: an existing
+    file or folder, or anything written like a path (starting with . / ~, or with two slashes)."""
+    name = str(model_id)
+    if Path(name).expanduser().exists() or name.startswith((".", "/", "~")) or name.count("/") > 1:
+        return None
+    return name
+
+
+def check_hub_model(repo_id: str, max_bytes: int, token: str | bool | None = None) -> str:
+    """Look before downloading: the commit of the Hub repo `repo_id` to load, once its config.json
+    and model.safetensors are known to exist and to take at most `max_bytes` together.
+
+    Only those two files are ever fetched (resolve_file), and passing the commit as `revision`
+    fetches exactly what was checked here, even if the repo changes meanwhile.
+    """
+    try:
+        info = model_info(repo_id, files_metadata=True, token=token)
+    except (HfHubHTTPError, OSError) as err:  # no such repo, a private one, offline...
+        raise ValueError(f"Could not look up the Hub repo {repo_id}: {err}") from err
+    sizes = {file.rfilename: file.size for file in info.siblings or []}
+    missing = [name for name in (CONFIG_NAME, WEIGHTS_NAME) if sizes.get(name) is None]
+    if missing:
+        raise ValueError(
+            f"The Hub repo {repo_id} has no {' or '.join(missing)}: a model repo holds "
+            "config.json and model.safetensors (as written by save_pretrained)."
+        )
+    total = sizes[CONFIG_NAME] + sizes[WEIGHTS_NAME]
+    if total > max_bytes:
+        raise ValueError(
+            f"The Hub repo {repo_id} is too large: its model files take {total / 2**20:,.1f} MiB, "
+            f"more than the {max_bytes / 2**20:,.1f} MiB allowed."
+        )
+    return info.sha
 
 
 def resolve_file(model_id: str | Path, filename: str, **hub_kwargs) -> Path:
@@ -29,7 +65,7 @@ def resolve_file(model_id: str | Path, filename: str, **hub_kwargs) -> Path:
                 "(as written by save_pretrained)."
             )
         return path
-    if folder.exists() or str(model_id).startswith((".", "/", "~")) or str(model_id).count("/") > 1:
+    if hub_repo_id(model_id) is None:
         raise ValueError(
             f"{model_id} is not a model folder (and not a Hub repo id like user/name)."
         )

@@ -1,14 +1,18 @@
 """Fixtures for the app's tests (test_app.py and test_browser.py load them with pytest_plugins):
-the demo served in this process on a free port, with the small generator of tests/conftest.py."""
+the demo served in this process on a free port, with the small generators of tests/conftest.py:
+the default model and one more listed model a visitor may choose."""
 
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import gradio as gr
 import pytest
 
+import app
 from app import Models, build_demo
+from tests.conftest import small_generator
 
 # Debian's Chromium, as the project's machines run it (Playwright cannot download its own here).
 CHROMIUM = "/usr/bin/chromium"
@@ -24,19 +28,34 @@ CHROMIUM_ARGS = [
 
 
 def launch(demo: gr.Blocks) -> str:
-    """Serve `demo` on a free local port without blocking; its URL."""
+    """Serve `demo` on a free local port without blocking, as app.py does; its URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    app.serve(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     return f"http://127.0.0.1:{port}/"
 
 
+@pytest.fixture(scope="session")
+def listed_model_dir(tmp_path_factory) -> Path:
+    """A second model the test app lists (other weights than model_dir, so other photos)."""
+    folder = tmp_path_factory.mktemp("listed")
+    small_generator(ngf=4, seed=1).save_pretrained(folder)
+    return folder
+
+
 @pytest.fixture(scope="module")
-def app_url(model_dir) -> str:
-    demo = build_demo(Models(str(model_dir)))
-    yield launch(demo)
+def app_demo(model_dir, listed_model_dir) -> gr.Blocks:
+    """The demo as `python app.py --model model_dir --models listed_model_dir` serves it."""
+    demo = build_demo(Models(str(model_dir), [str(listed_model_dir)]))
+    launch(demo)
+    yield demo
     demo.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(app_demo) -> str:
+    return app_demo.local_url
 
 
 @pytest.fixture
