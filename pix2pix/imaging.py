@@ -246,14 +246,15 @@ def _to_uint8(values: np.ndarray) -> np.ndarray:
     when they fit in 0..255, divided by 257 when they fit in 16 bits (65535 -> 255), else stretched
     from their minimum to their maximum.
     """
-    if values.dtype == bool:
+    kind = values.dtype.kind  # by kind: numpy counts timedelta64 among the integers
+    if kind == "b":
         return values.astype(np.uint8) * 255
-    if np.issubdtype(values.dtype, np.floating):
+    if kind == "f":
         if not np.isfinite(values).all():
             raise ValueError("The image contains NaN or infinite values.")
         scaled = values.astype(np.float32) * (1.0 if values.max() > 1 else 255.0)
         return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
-    if np.issubdtype(values.dtype, np.integer):
+    if kind in "iu":
         low, high = int(values.min()), int(values.max())
         if low >= 0 and high <= 255:
             return values.astype(np.uint8)
