@@ -7,7 +7,8 @@ face stroke by stroke with the mouse, waiting for each photo, and prints a markd
 milliseconds from release to the photo's load event and where they went:
 
 - in the page: redraw + PNG export + dispatch (performance marks in canvas.js), the request until
-  the photo's URL is set (HTTP, queue, server, result message, Svelte), the photo's GET, its decode;
+  the photo is set (HTTP, queue, server, result message, Svelte), its decode; the photo comes
+  inline as a data URL (the stock app's is a file: there the photo's GET is timed too);
 - on the server: Gradio's queue wait, pre/postprocessing and the function (GRADIO_PROFILING), and
   the function split into its steps by replaying the sketches the page sent in this process.
 
@@ -30,7 +31,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -40,7 +40,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app import read_canvas, save_photo  # noqa: E402
+from app import as_data_url, read_canvas  # noqa: E402
 from pix2pix import Translator  # noqa: E402
 from pix2pix.imaging import load_image, to_photo, to_sketch_tensor  # noqa: E402
 from tests.conftest_app import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
@@ -232,8 +232,12 @@ def median(values) -> float:
 
 def replay(translator: Translator, sketches: list[str]) -> dict[str, float]:
     """The function's steps, timed in this process on the sketches the page sent (median ms)."""
-    steps = {"decode data URL": [], "sketch tensor": [], "generator": [], "photo + PNG": []}
-    folder = tempfile.mkdtemp()
+    steps = {
+        "decode data URL": [],
+        "sketch tensor": [],
+        "generator": [],
+        "photo + PNG data URL": [],
+    }
     for sketch in sketches * 2:
         t0 = time.perf_counter()
         picture = load_image(read_canvas(sketch))
@@ -242,7 +246,7 @@ def replay(translator: Translator, sketches: list[str]) -> dict[str, float]:
         t2 = time.perf_counter()
         output = translator.run(tensor)
         t3 = time.perf_counter()
-        save_photo(to_photo(output[0], placement), folder)
+        as_data_url(to_photo(output[0], placement))
         t4 = time.perf_counter()
         for step, ms in zip(steps, np.diff([t0, t1, t2, t3, t4]) * 1000, strict=True):
             steps[step].append(ms)
@@ -342,7 +346,7 @@ def wait_for_photo(page, final: str, expected: np.ndarray, timeout: float = 15) 
     while time.monotonic() < deadline:
         src = page.evaluate("document.querySelector('#photo img')?.src ?? null")
         if page.sent and page.sent[-1] == final and src:
-            shown = np.asarray(load_image(page.request.get(src).body()))
+            shown = np.asarray(load_image(read_canvas(src)))
             if np.array_equal(shown, expected):
                 return True
         page.wait_for_timeout(50)

@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 import time
 
+import httpx
 import numpy as np
 import pytest
 from PIL import Image
 
-from app import EXAMPLES
+from app import EXAMPLES, Models, build_demo
 from pix2pix import Translator
 from tests.conftest_app import CHROMIUM, CHROMIUM_ARGS
 
-pytest_plugins = ["tests.conftest_app"]  # the app_url fixture
+pytest_plugins = ["tests.conftest_app"]  # the app_url, listed_model_dir and serve fixtures
 
 pytestmark = pytest.mark.browser
 
@@ -103,7 +105,8 @@ def wait_for_new_photo(page, old: str | None) -> np.ndarray:
 
 
 def fetch_photo(page) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(page.request.get(photo_src(page)).body())))
+    """The pixels #photo shows: its <img> holds the photo inline, as a PNG data URL."""
+    return decode(photo_src(page))
 
 
 def dark_pixels_in_canvas(page) -> int:
@@ -218,12 +221,52 @@ def test_an_example_loads_into_the_canvas(page):
     assert np.abs(sent.astype(int) - expected).mean() < 20  # the example, as the canvas drew it
 
 
-def test_a_model_typed_in_options_is_loaded(page, model_dir):
+def test_a_model_chosen_in_options_is_used(page, listed_model_dir):
     draw(page, STROKES[0])
     old = wait_for_new_photo(page, None) is not None and photo_src(page)
     page.get_by_text("Options").click()
-    page.fill("#model textarea, #model input", str(model_dir))
-    page.press("#model textarea, #model input", "Enter")
+    page.click("#model input")
+    page.get_by_role("option", name=str(listed_model_dir)).click()
     page.get_by_text("ready in").wait_for()
     assert "Sketch → photo · 256×256" in page.inner_text("#model_info")
-    wait_for_new_photo(page, old)  # the drawing is translated again with that model
+    photo = wait_for_new_photo(page, old)  # the drawing is translated again with that model
+    sketch = base64.b64decode(page.sent[-1].partition(",")[2])
+    np.testing.assert_array_equal(photo, Translator(str(listed_model_dir)).translate(sketch))
+
+
+def test_a_full_queue_tells_the_visitor(model_dir, serve, browser, monkeypatch):
+    """With the queue full, a stroke brings Gradio's "busy, try again", and the page stays usable."""
+    demo = build_demo(Models(str(model_dir)), queue_size=1)
+    url = serve(demo)
+    release = threading.Event()
+    slow = Translator.translate_batch
+
+    def held(self, images, seed=None):
+        release.wait(TIMEOUT_MS / 1000)
+        return slow(self, images, seed)
+
+    monkeypatch.setattr(Translator, "translate_batch", held)
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(url)
+    page.wait_for_function(CANVAS_READY)
+    busy = [threading.Thread(target=call, args=(url,)) for _ in range(2)]
+    for thread in busy:  # one runs (held), one waits: the queue of 1 is full
+        thread.start()
+        time.sleep(0.5)
+    draw(page, STROKES[0])
+    page.get_by_text("This application is currently busy. Please try again.").first.wait_for()
+    release.set()
+    for thread in busy:
+        thread.join()
+    draw(page, STROKES[1])
+    wait_for_new_photo(page, None)
+    page.close()
+
+
+def call(url: str) -> None:
+    """One /translate call through the plain HTTP API, waiting for its result if it got queued."""
+    sketch = "data:image/png;base64," + base64.b64encode(EXAMPLES[0].read_bytes()).decode()
+    with httpx.Client(base_url=url, timeout=60) as http:
+        posted = http.post("gradio_api/call/translate", json={"data": [sketch, "", False, 0]})
+        if posted.status_code == 200:
+            http.get(f"gradio_api/call/translate/{posted.json()['event_id']}")
