@@ -99,10 +99,10 @@ class Models:
         self.keep = keep
         self.typed: OrderedDict[str, Translator] = OrderedDict()
         self.lock = threading.Lock()
-        others = "".join(f", or {name!r}" for name in self.listed if name)
+        names = "".join(f", or {name!r}" for name in self.listed if name)
         self.unlisted = (
             f"Unknown model: this server runs only the models listed under Options "
-            f"('' for the default{others})."
+            f"('' for the default{names})."
         )
 
     @property

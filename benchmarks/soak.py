@@ -150,7 +150,8 @@ class Soak:
             thread.start()
         for thread in threads:
             thread.join()
-        self.sample(label, start)
+        if self.samples[-1][1] != self.done:
+            self.sample(label, start)
         return latencies, failures
 
     def sample(self, label: str, start: float) -> None:
