@@ -7,7 +7,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from pix2pix import UNetGenerator
-from pix2pix.checkpoint import resolve_file
+from pix2pix.checkpoint import check_hub_model, hub_repo_id, resolve_file
 from tests.conftest import small_generator
 
 
@@ -166,3 +166,23 @@ def test_official_checkpoint_of_other_architecture_names_keys(tmp_path):
     torch.save(UNetGenerator(ngf=4, num_downs=7).state_dict(), tmp_path / "latest_net_G.pth")
     with pytest.raises(ValueError, match="unexpected keys"):
         UNetGenerator.from_official(tmp_path / "latest_net_G.pth", ngf=4, num_downs=6)
+
+
+def test_what_names_a_hub_repo(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "someone" / "faces").mkdir(parents=True)
+    assert hub_repo_id("openai-community/gpt2") == "openai-community/gpt2"
+    assert hub_repo_id("gpt2") == "gpt2"
+    for path in ["someone/faces", "./x", "/etc", "~/models", "a/b/c", str(tmp_path)]:
+        assert hub_repo_id(path) is None, path  # local paths, existing or written like one
+
+
+def test_a_hub_repo_that_cannot_be_looked_at_is_a_sentence(monkeypatch):
+    def offline(*args, **kwargs):
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr("pix2pix.checkpoint.model_info", offline)
+    with pytest.raises(
+        ValueError, match="Could not look up the Hub repo someone/faces: no network"
+    ):
+        check_hub_model("someone/faces", max_bytes=2**20)
