@@ -145,13 +145,21 @@ def test_damaged_files(translator, data):
     assert_photo_or_sentence(lambda: translator.translate(load_image(read_canvas(data_url(data)))))
 
 
-@FUZZ
-@given(
-    array=hnp.arrays(
-        dtype=hnp.scalar_dtypes() | hnp.byte_string_dtypes() | hnp.unicode_string_dtypes(),
-        shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=9),
-    )
+SHAPES = hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=9)
+ARRAYS = st.one_of(
+    hnp.arrays(  # numbers of every size and byte order, bools, dates, strings, records
+        dtype=hnp.scalar_dtypes()
+        | hnp.byte_string_dtypes()
+        | hnp.unicode_string_dtypes()
+        | hnp.array_dtypes(),
+        shape=SHAPES,
+    ),
+    hnp.arrays(dtype=object, shape=SHAPES, elements=st.none() | st.integers() | st.text()),
 )
+
+
+@FUZZ
+@given(array=ARRAYS)
 def test_arrays_of_every_dtype_and_shape(translator, array):
     assert_photo_or_sentence(lambda: translator.translate(array))
 
