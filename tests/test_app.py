@@ -107,7 +107,9 @@ def test_batched_requests_each_get_their_photo_and_a_bad_one_fails_alone(
     with ThreadPoolExecutor(len(sketches)) as pool:
         photos = list(pool.map(draw, zip(clients, sketches, strict=True)))
     for sketch, photo in zip(sketches[:-1], photos, strict=False):
-        np.testing.assert_array_equal(pixels(photo), np.asarray(translator.translate(sketch)))
+        # bf16 kernels may round differently for a batch of 8 than for one image: a level or two.
+        alone = np.asarray(translator.translate(sketch)).astype(int)
+        assert np.abs(pixels(photo).astype(int) - alone).max() <= 2
     # Alone in its batch the bad sketch is an error; among others it gets no photo.
     assert photos[-1] is None or "not an image" in str(photos[-1])
 
