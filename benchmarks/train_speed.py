@@ -21,28 +21,35 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-SETTINGS = [  # (label, ngf, ndf, batch, amp)
-    ("paper: unet_256 + PatchGAN", 64, 64, 1, False),
-    ("paper: unet_256 + PatchGAN", 64, 64, 1, True),
-    ("paper: unet_256 + PatchGAN", 64, 64, 16, False),
-    ("paper: unet_256 + PatchGAN", 64, 64, 16, True),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 1, False),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 16, False),
+SETTINGS = [  # (label, ngf, ndf, batch, amp, hints, threads; 0 = torch's default)
+    ("paper: unet_256 + PatchGAN", 64, 64, 1, False, False, 0),
+    ("paper: unet_256 + PatchGAN", 64, 64, 1, True, False, 0),
+    ("paper: unet_256 + PatchGAN", 64, 64, 16, False, False, 0),
+    ("paper: unet_256 + PatchGAN", 64, 64, 16, True, False, 0),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 1, False, True, 0),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 0),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 1),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 4, True, True, 0),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 16, False, True, 0),
 ]
 
 
-def measure(ngf: int, ndf: int, batch: int, amp: bool, device: str, steps: int) -> dict:
+def measure(
+    ngf: int, ndf: int, batch: int, amp: bool, hints: bool, threads: int, device: str, steps: int
+) -> dict:
     from train.config import TrainConfig
     from train.loop import Precision, build_models, train_step
 
-    torch.set_num_threads(torch.get_num_threads())
+    torch.set_num_threads(threads or torch.get_num_threads())
     dev = torch.device(device)
-    config = TrainConfig(ngf=ngf, ndf=ndf, batch_size=batch, amp=amp)
+    config = TrainConfig(ngf=ngf, ndf=ndf, batch_size=batch, amp=amp, hints=hints)
     models = build_models(config, dev)
     precision = Precision(amp, dev)
     fmt = torch.channels_last
     data = {
-        "input": (torch.rand(batch, 1, 256, 256, device=dev) * 2 - 1).contiguous(memory_format=fmt),
+        "input": (torch.rand(batch, 5 if hints else 1, 256, 256, device=dev) * 2 - 1).contiguous(
+            memory_format=fmt
+        ),
         "target": (torch.rand(batch, 3, 256, 256, device=dev) * 2 - 1).contiguous(
             memory_format=fmt
         ),
@@ -80,8 +87,7 @@ def main() -> None:
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one setting, print JSON
     args = parser.parse_args()
     if args.one:
-        ngf, ndf, batch, amp = json.loads(args.one)
-        print(json.dumps(measure(ngf, ndf, batch, amp, args.device, args.steps)))
+        print(json.dumps(measure(*json.loads(args.one), args.device, args.steps)))
         return
 
     print(
@@ -89,10 +95,10 @@ def main() -> None:
         f"torch {torch.__version__}, threads {torch.get_num_threads()}\n"
     )
     print(
-        "| setting | batch | precision | s / step | steps / s | images / s | peak RSS MiB | peak GPU MiB |"
+        "| setting | input | threads | batch | precision | s / step | steps / s | images / s | peak RSS MiB | peak GPU MiB |"
     )
-    print("|---|---|---|---|---|---|---|---|")
-    for label, ngf, ndf, batch, amp in SETTINGS:
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for label, ngf, ndf, batch, amp, hints, threads in SETTINGS:
         if args.quick and ngf == 64 and batch == 16:
             continue
         out = subprocess.run(
@@ -104,7 +110,7 @@ def main() -> None:
                 "--steps",
                 str(args.steps),
                 "--one",
-                json.dumps([ngf, ndf, batch, amp]),
+                json.dumps([ngf, ndf, batch, amp, hints, threads]),
             ],
             capture_output=True,
             text=True,
@@ -114,7 +120,8 @@ def main() -> None:
         r = json.loads(out.stdout.strip().splitlines()[-1])
         gpu = f"{r['gpu_mib']:.0f}" if r["gpu_mib"] is not None else "-"
         print(
-            f"| {label} | {batch} | {'amp (bf16)' if amp else 'fp32'} | {r['s_per_step']:.3f} | "
+            f"| {label} | {'sketch + hints' if hints else 'sketch'} | {threads or torch.get_num_threads()} "
+            f"| {batch} | {'amp (bf16)' if amp else 'fp32'} | {r['s_per_step']:.3f} | "
             f"{1 / r['s_per_step']:.2f} | {batch / r['s_per_step']:.1f} | {r['rss_mib']:.0f} | {gpu} |",
             flush=True,
         )
