@@ -43,6 +43,7 @@ from starlette.responses import PlainTextResponse
 
 from pix2pix import Translator, UNetGenerator
 from pix2pix.checkpoint import check_hub_model, hub_repo_id
+from pix2pix.hints import PALETTE
 from pix2pix.imaging import load_image
 
 try:  # Hugging Face ZeroGPU: the GPU is attached only while a spaces.GPU function runs
@@ -164,6 +165,23 @@ def describe(translator: Translator) -> str:
     """Which way the model translates (a photo2sketch model turns the demo around), size, device."""
     what = "Photo → sketch: upload a photo" if is_photo2sketch(translator) else "Sketch → photo"
     return f"{what} · {translator.size}×{translator.size} · {translator.device}"
+
+
+def swatches() -> str:
+    """The colour pen's swatches for canvas.html: one button per colour of pix2pix.hints.PALETTE."""
+    buttons = []
+    for name, (r, g, b) in PALETTE.items():
+        colour = f"#{r:02x}{g:02x}{b:02x}"
+        buttons.append(
+            f'<button type="button" class="swatch" data-colour="{colour}" title="{name}" '
+            f'aria-label="{name}" style="background: {colour}"></button>'
+        )
+    return "".join(buttons)
+
+
+def hint_classes(translator: Translator) -> list[str]:
+    """The canvas's classes: "no-hints" hides the colour pen for a model that does not read it."""
+    return [] if translator.hints else ["no-hints"]
 
 
 def read_canvas(value):
@@ -312,7 +330,8 @@ def build_demo(
         except ValueError as err:
             raise gr.Error(str(err)) from None
         info = f"{describe(translator)} · ready in {time.perf_counter() - start:.1f} s"
-        return info, gr.HTML(label="Sketch" if is_photo2sketch(translator) else "Photo")
+        photo = gr.HTML(label="Sketch" if is_photo2sketch(translator) else "Photo")
+        return info, photo, gr.HTML(elem_classes=hint_classes(translator))
 
     def load_picture(path: str, name: str) -> str:
         """An uploaded sketch (or photo of one) -> the canvas: fitted into the square on white.
@@ -350,7 +369,9 @@ def build_demo(
                     js_on_load=(STATIC / "canvas.js").read_text(),
                     label="Sketch",
                     elem_id="sketch",
+                    elem_classes=hint_classes(models.default),
                     export_size=models.default.size,
+                    swatches=swatches(),
                 )
                 with gr.Row():
                     upload = gr.UploadButton(
@@ -418,7 +439,8 @@ def build_demo(
             **run,
             api_visibility="private",
         )
-        model.input(load_model, model, [model_info, photo], api_visibility="private").success(
+        model.input(
+            load_model, model, [model_info, photo, sketch], api_visibility="private").success(
             **run, api_visibility="private"
         )
         upload.upload(load_picture, [upload, model], sketch, api_visibility="private")

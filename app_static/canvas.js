@@ -19,8 +19,16 @@ const small = document.createElement("canvas");
 small.width = small.height = exportSize;
 const smallCtx = small.getContext("2d");
 
-const widths = { pen: 6, eraser: 32 }; // canvas pixels (512 across); the size slider edits the current tool's
+const colours = element.querySelector(".colours");
+const picker = colours.querySelector("input[type=color]");
+
+// Widths in canvas pixels (512 across); the size slider edits the current tool's. A colour pen is
+// wide: split_drawing reads a coloured stroke as a colour hint only when it is at least 3 pixels
+// wide at the model's size (256: half the canvas's), and a hint is meant to be scribbled over an
+// area. Black and the eraser are also the colour pen's "lines" and "paper".
+const widths = { pen: 6, colour: 20, eraser: 32 };
 let tool = "pen";
+let colour = "#000000"; // the pen's: black draws lines, any other colour a hint
 let ops = []; // what is drawn, oldest first
 let undone = []; // what undo took back, for redo
 let stroke = null; // the stroke being drawn
@@ -87,8 +95,8 @@ function push(op) {
 canvas.addEventListener("pointerdown", (event) => {
   if (event.button !== 0) return;
   canvas.setPointerCapture(event.pointerId);
-  const colour = tool === "pen" ? "black" : "white";
-  stroke = { kind: "stroke", colour, width: widths[tool], points: [point(event)] };
+  const ink = tool === "eraser" ? "white" : penColour();
+  stroke = { kind: "stroke", colour: ink, width: widths[widthOf()], points: [point(event)] };
   line(stroke, stroke.points);
 });
 
@@ -129,11 +137,34 @@ const actions = {
   },
 };
 
+// The colour the pen draws in: black while the colours are hidden (the model takes no hints).
+function penColour() {
+  return colours.offsetParent === null ? "#000000" : colour;
+}
+
+// Which width the size slider shows and edits: the eraser's, the black pen's or the colour pen's.
+function widthOf() {
+  if (tool === "eraser") return "eraser";
+  return penColour() === "#000000" ? "pen" : "colour";
+}
+
 function choose(name) {
   tool = name;
-  sizeInput.value = widths[tool];
+  sizeInput.value = widths[widthOf()];
   for (const b of element.querySelectorAll(".tool")) b.classList.toggle("active", b.dataset.tool === name);
 }
+
+// A swatch or the picker: the pen takes that colour.
+function chooseColour(value) {
+  colour = value.toLowerCase();
+  for (const b of colours.querySelectorAll(".swatch")) b.classList.toggle("active", b.dataset.colour === colour);
+  choose("pen");
+}
+colours.addEventListener("click", (event) => {
+  const swatch = event.target.closest(".swatch");
+  if (swatch) chooseColour(swatch.dataset.colour);
+});
+picker.addEventListener("input", () => chooseColour(picker.value));
 
 element.querySelector(".toolbar").addEventListener("click", (event) => {
   const button = event.target.closest("button");
@@ -141,7 +172,7 @@ element.querySelector(".toolbar").addEventListener("click", (event) => {
   if (button.dataset.tool) choose(button.dataset.tool);
   if (button.dataset.action) actions[button.dataset.action]();
 });
-sizeInput.addEventListener("input", () => (widths[tool] = Number(sizeInput.value)));
+sizeInput.addEventListener("input", () => (widths[widthOf()] = Number(sizeInput.value)));
 liveInput.addEventListener("change", () => liveInput.checked && commit());
 
 pad.addEventListener("keydown", (event) => {

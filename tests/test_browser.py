@@ -17,6 +17,7 @@ from PIL import Image
 
 from app import EXAMPLES, Models, build_demo
 from pix2pix import Translator
+from pix2pix.hints import PALETTE
 from tests.conftest_app import CHROMIUM, CHROMIUM_ARGS
 
 pytest_plugins = ["tests.conftest_app"]  # the app_url, listed_model_dir and serve fixtures
@@ -270,3 +271,67 @@ def call(url: str) -> None:
         posted = http.post("gradio_api/call/translate", json={"data": [sketch, "", False, 0]})
         if posted.status_code == 200:
             http.get(f"gradio_api/call/translate/{posted.json()['event_id']}")
+
+
+# Hair scribbled over the top of the head (above STROKES' face), and where the photo shows it.
+HAIR = [((0.32, y), (0.68, y)) for y in (0.18, 0.22, 0.26)]
+HAIR_BOX = (slice(round(0.18 * 256), round(0.26 * 256)), slice(round(0.34 * 256), round(0.66 * 256)))
+
+
+def draw_and_wait(page, strokes) -> np.ndarray:
+    """Draw `strokes`, waiting for the photo of each; the last photo."""
+    for stroke in strokes:
+        old = photo_src(page)
+        draw(page, stroke)
+        photo = wait_for_new_photo(page, old)
+    return photo
+
+
+def hue_and_saturation(pixels: np.ndarray) -> tuple[float, float]:
+    """Mean hue (degrees, averaged on the circle, each pixel weighted by its saturation) and mean
+    HSV saturation (0-1) of RGB `pixels`."""
+    hsv = np.asarray(Image.fromarray(pixels).convert("HSV"), np.float64).reshape(-1, 3)
+    angle, saturation = hsv[:, 0] / 255 * 2 * np.pi, hsv[:, 1] / 255
+    hue = np.angle(np.sum(saturation * np.exp(1j * angle)), deg=True) % 360
+    return hue, saturation.mean()
+
+
+def test_the_colour_pen_colours_the_hair(model_dir, serve, browser):
+    """With the bundled hint model, hair scribbled with the red pen comes out red; the colours are
+    hidden for a model without hints (model_dir's, chosen under Options) and back for the bundled."""
+    url = serve(build_demo(Models(None, [str(model_dir)])))
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.sent = []
+    page.on("request", lambda request: record_sketch(page, request))
+    page.goto(url)
+    page.wait_for_function(CANVAS_READY)
+    colours = page.locator("#sketch .colours")
+    assert colours.is_visible()
+
+    black = draw_and_wait(page, STROKES + HAIR)
+    page.click("#sketch [data-action=clear]")
+    page.wait_for_selector("#photo img", state="detached")
+    draw_and_wait(page, STROKES)
+    red = PALETTE["red"]
+    page.click("#sketch .swatch[title=red]")
+    coloured = draw_and_wait(page, HAIR)
+    sketch = decode(page.sent[-1])[:, :, :3]
+    assert tuple(sketch[round(0.22 * 256), 128]) == red  # the pen's colour, opaque
+    np.testing.assert_array_equal(coloured, Translator().translate(sketch))  # the final drawing's
+
+    pen_hue, _ = hue_and_saturation(np.array([[red]], np.uint8))
+    hue, saturation = hue_and_saturation(coloured[HAIR_BOX])
+    _, black_saturation = hue_and_saturation(black[HAIR_BOX])
+    assert abs((hue - pen_hue + 180) % 360 - 180) < 20, (hue, pen_hue)
+    assert saturation > black_saturation + 0.15, (saturation, black_saturation)
+
+    page.get_by_text("Options").click()
+    page.click("#model input")
+    page.get_by_role("option", name=str(model_dir)).click()
+    page.get_by_text("ready in").wait_for()
+    colours.wait_for(state="hidden")
+    page.click("#model input")
+    page.get_by_role("option", name="faces (bundled)").click()
+    colours.wait_for(state="visible")
+    page.close()
