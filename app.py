@@ -440,9 +440,8 @@ def build_demo(
             api_visibility="private",
         )
         model.input(
-            load_model, model, [model_info, photo, sketch], api_visibility="private").success(
-            **run, api_visibility="private"
-        )
+            load_model, model, [model_info, photo, sketch], api_visibility="private"
+        ).success(**run, api_visibility="private")
         upload.upload(load_picture, [upload, model], sketch, api_visibility="private")
         examples.select(load_example, model, sketch, api_visibility="private")
     return demo.queue(max_size=queue_size, default_concurrency_limit=2)
