@@ -19,6 +19,7 @@ from PIL import Image
 import app
 from app import EXAMPLES, Models, build_demo, describe, parse_args, read_canvas
 from pix2pix import Translator, UNetGenerator
+from pix2pix.hints import PALETTE
 from tests.conftest import small_generator
 
 pytest_plugins = ["tests.conftest_app"]  # the app_demo and app_url fixtures
@@ -339,3 +340,24 @@ def test_no_bundled_model_is_a_clear_message(monkeypatch, tmp_path):
     )
     assert result.returncode != 0 and "The bundled model is not at" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def sketch_component(demo):
+    return next(block for block in demo.blocks.values() if block.elem_id == "sketch")
+
+
+def test_the_colour_pen_offers_the_palette_only_to_hint_models(model_dir):
+    """The canvas gets a swatch per colour of pix2pix.hints.PALETTE; its colours show (no "no-hints"
+    class) for the bundled hint model and are hidden for a sketch-only model, chosen or default."""
+    hint_demo = build_demo(Models(None, [str(model_dir)]))
+    sketch = sketch_component(hint_demo)
+    assert sketch.elem_classes == []
+    for name, (r, g, b) in PALETTE.items():
+        assert f'data-colour="#{r:02x}{g:02x}{b:02x}" title="{name}"' in sketch.props["swatches"]
+    assert sketch_component(build_demo(Models(str(model_dir)))).elem_classes == ["no-hints"]
+
+    load_model = next(fn.fn for fn in hint_demo.fns.values() if fn.name == "load_model")
+    *_, canvas = load_model(str(model_dir))
+    assert canvas.elem_classes == ["no-hints"]
+    *_, canvas = load_model("")
+    assert canvas.elem_classes == []
