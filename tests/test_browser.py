@@ -299,6 +299,17 @@ def hue_and_saturation(pixels: np.ndarray) -> tuple[float, float]:
     return hue, saturation.mean()
 
 
+def sent_pixels(page, wanted) -> np.ndarray:
+    """Wait until the page has sent a sketch whose RGB pixels satisfy `wanted`; those pixels."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        sketch = decode(page.sent[-1])[:, :, :3] if page.sent else None
+        if sketch is not None and wanted(sketch):
+            return sketch
+        page.wait_for_timeout(50)
+    pytest.fail("The page sent no sketch with the pixels expected.")
+
+
 def test_the_colour_pen_colours_the_hair(model_dir, serve, browser):
     """With the bundled hint model, hair scribbled with the red pen comes out red; the colours are
     hidden for a model without hints (model_dir's, chosen under Options) and back for the bundled."""
@@ -329,6 +340,18 @@ def test_the_colour_pen_colours_the_hair(model_dir, serve, browser):
     assert abs((hue - pen_hue + 180) % 360 - 180) < 20, (hue, pen_hue)
     assert saturation > black_saturation + 0.2, (saturation, black_saturation)
 
+    # Any colour from the picker, in a wide opaque stroke; the eraser takes it away again.
+    blue = (32, 64, 192)
+    page.fill("#sketch .colours input[type=color]", "#" + bytes(blue).hex())
+    shirt = ((0.30, 0.92), (0.70, 0.92))
+    draw(page, shirt)
+    # The stroke across column 128, in the picker's colour exactly, at least 8 px wide at 256.
+    sent_pixels(page, lambda sketch: (sketch[:, 128] == blue).all(axis=1).sum() >= 8)
+    page.click("#sketch [data-tool=eraser]")
+    draw(page, shirt)
+    sent_pixels(page, lambda sketch: sketch[round(0.92 * 256), 128].min() == 255)
+    page.click("#sketch [data-tool=pen]")
+
     ink = dark_pixels_in_canvas(page)
     page.get_by_text("Options").click()
     page.click("#model input")
@@ -337,11 +360,8 @@ def test_the_colour_pen_colours_the_hair(model_dir, serve, browser):
     assert dark_pixels_in_canvas(page) == ink  # the drawing is kept
     chin = ((0.40, 0.85), (0.60, 0.85))
     draw(page, chin)  # the red pen, hidden, draws black lines for this model
-    deadline = time.monotonic() + TIMEOUT_MS / 1000
-    while not inked_everywhere(decode(page.sent[-1]), [chin]) and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
-    line = decode(page.sent[-1])[round(0.85 * 256), 128, :3]
-    assert line.max() < 128 and np.ptp(line) < 10, line
+    line = sent_pixels(page, lambda sketch: sketch[round(0.85 * 256), 128].max() < 128)
+    assert np.ptp(line[round(0.85 * 256), 128]) < 10  # neutral: a line, no hint
     page.click("#model input")
     page.get_by_role("option", name="faces (bundled)").click()
     colours.wait_for(state="visible")
