@@ -25,7 +25,7 @@ const picker = colours.querySelector("input[type=color]");
 // Widths in canvas pixels (512 across); the size slider edits the current tool's. A colour pen is
 // wide: split_drawing reads a coloured stroke as a colour hint only when it is at least 3 pixels
 // wide at the model's size (256: half the canvas's), and a hint is meant to be scribbled over an
-// area. Black and the eraser are also the colour pen's "lines" and "paper".
+// area. 20 px here is 10 px at 256.
 const widths = { pen: 6, colour: 20, eraser: 32 };
 let tool = "pen";
 let colour = "#000000"; // the pen's: black draws lines, any other colour a hint

@@ -311,8 +311,9 @@ def sent_pixels(page, wanted) -> np.ndarray:
 
 
 def test_the_colour_pen_colours_the_hair(model_dir, serve, browser):
-    """With the bundled hint model, hair scribbled with the red pen comes out red; the colours are
-    hidden for a model without hints (model_dir's, chosen under Options) and back for the bundled."""
+    """With the bundled hint model, hair scribbled with the red swatch comes out red, the picker's
+    colour draws a wide opaque stroke and the eraser removes it; the colours are hidden (the pen
+    draws black) for a model without hints, model_dir's chosen under Options, and back after."""
     url = serve(build_demo(Models(None, [str(model_dir)])))
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.set_default_timeout(TIMEOUT_MS)
@@ -359,7 +360,7 @@ def test_the_colour_pen_colours_the_hair(model_dir, serve, browser):
     colours.wait_for(state="hidden")
     assert dark_pixels_in_canvas(page) == ink  # the drawing is kept
     chin = ((0.40, 0.85), (0.60, 0.85))
-    draw(page, chin)  # the red pen, hidden, draws black lines for this model
+    draw(page, chin)  # the colour pen, hidden, draws black lines for this model
     line = sent_pixels(page, lambda sketch: sketch[round(0.85 * 256), 128].max() < 128)
     assert np.ptp(line[round(0.85 * 256), 128]) < 10  # neutral: a line, no hint
     page.click("#model input")
