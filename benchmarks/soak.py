@@ -234,25 +234,26 @@ def main() -> None:
     args = parser.parse_args()
 
     random.seed(args.seed)
-    server = None
     if args.url:
-        url, pid, cache = args.url.rstrip("/") + "/", args.pid, args.cache
-    else:
-        cache = Path(tempfile.mkdtemp(prefix="soak-")) / "gradio"
+        return measure(args.url.rstrip("/") + "/", args.pid, args.cache, args)
+    with tempfile.TemporaryDirectory(prefix="soak-") as folder:
+        cache = Path(folder) / "gradio"
         server, url = start_server(args.model, cache)
-        pid = server.pid
-    try:
-        soak = Soak(url, pid, cache, args.clients, args.seed)
-        soak.sample("start", time.perf_counter())
-        soak.run(args.warmup, "warm-up", max(1, args.warmup))
-        start = time.perf_counter()
-        latencies, failures = soak.run(args.calls, "soak", max(1, args.calls // args.samples))
-        seconds = time.perf_counter() - start
-    finally:
-        if server is not None:
+        try:
+            measure(url, server.pid, cache, args)
+        finally:
             server.terminate()
             server.wait(timeout=30)
-    report(soak, latencies, failures, seconds, args)
+
+
+def measure(url: str, pid: int | None, cache: Path | None, args) -> None:
+    """The warm-up, then the soak, then the report."""
+    soak = Soak(url, pid, cache, args.clients, args.seed)
+    soak.sample("start", time.perf_counter())
+    soak.run(args.warmup, "warm-up", max(1, args.warmup))
+    start = time.perf_counter()
+    latencies, failures = soak.run(args.calls, "soak", max(1, args.calls // args.samples))
+    report(soak, latencies, failures, time.perf_counter() - start, args)
 
 
 if __name__ == "__main__":
