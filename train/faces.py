@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 from tqdm import tqdm
 
 from train.data import image_files, open_image
@@ -141,14 +141,8 @@ def person_mask(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
         outline.append((xs[end], ys[end]) if len(xs) else tuple(nose))
     star = Image.new("L", (w, h), 0)
     ImageDraw.Draw(star).polygon(outline, fill=255)
-    keep = np.asarray(star.filter(_grow()), np.float32) / 255
+    keep = np.asarray(star.filter(ImageFilter.MaxFilter(5)), np.float32) / 255
     return np.clip((mask - MASK_LOW) / (MASK_HIGH - MASK_LOW), 0, 1) * keep
-
-
-def _grow():
-    from PIL import ImageFilter
-
-    return ImageFilter.MaxFilter(5)
 
 
 def make_pair(
