@@ -249,6 +249,16 @@ class NLayerDiscriminator(nn.Module):
     def forward(self, pair: torch.Tensor) -> torch.Tensor:
         return self.model(pair)
 
+    def features(self, pair: torch.Tensor) -> list[torch.Tensor]:
+        """Each hidden layer's activations, then the patch scores: pix2pixHD's feature matching
+        pulls the generated photo's activations towards the real photo's, layer by layer."""
+        found = []
+        for layer in self.model:
+            pair = layer(pair)
+            if isinstance(layer, nn.LeakyReLU):
+                found.append(pair)
+        return [*found, pair]
+
 
 PatchDiscriminator = NLayerDiscriminator
 

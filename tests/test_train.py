@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 from tests.conftest import REPO
 from train.__main__ import main
 from train.config import TrainConfig
-from train.loop import Precision, build_models, load_data, train, train_step
+from train.loop import Precision, build_models, feature_matching, load_data, train, train_step
 
 
 def draw_pair(rng: np.random.Generator, size: int = 32) -> tuple[Image.Image, Image.Image]:
@@ -689,3 +689,26 @@ def test_ddp_refusal_reaches_every_rank(pairs_dir, tmp_path):
     )
     assert result.returncode != 0
     assert result.stderr.count("already holds a run") == 2  # said by both ranks
+
+
+def test_feature_matching_pulls_generated_activations_towards_real(pairs_dir, tmp_path):
+    config = tiny(pairs_dir, tmp_path, lambda_fm=10.0)
+    models = build_models(config, torch.device("cpu"))
+    D = models.discriminator
+    pair = torch.rand(1, 4, 32, 32)
+    layers = D.features(pair)
+    assert torch.equal(layers[-1], D(pair))  # the last entry is what forward scores
+    assert len(layers) == config.n_layers_d + 2  # every LeakyReLU's output, then the scores
+    assert feature_matching(layers[:-1], layers[:-1]).item() == 0
+    batch = {"input": torch.rand(1, 1, 32, 32) * 2 - 1, "target": torch.rand(1, 3, 32, 32) * 2 - 1}
+    losses = train_step(models, batch, config, Precision(False, torch.device("cpu")))
+    assert losses["G_FM"] > 0
+    plain = train_step(
+        build_models(tiny(pairs_dir, tmp_path), torch.device("cpu")),
+        batch,
+        tiny(pairs_dir, tmp_path),
+        Precision(False, torch.device("cpu")),
+    )
+    assert plain["G_FM"] == 0  # the paper's loss by default
+    with pytest.raises(ValueError, match="lambda-fm needs a PatchGAN"):
+        tiny(pairs_dir, tmp_path, lambda_fm=1.0, n_layers_d=0).check()

@@ -156,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     opt.add_argument("--lambda-l1", type=float, help="weight of the L1 loss")
     opt.add_argument(
+        "--lambda-fm",
+        type=float,
+        help="ours: weight of pix2pixHD's discriminator feature-matching loss (sharper, steadier "
+        "GAN training; pix2pixHD uses 10); 0, the default, is the paper's loss",
+    )
+    opt.add_argument(
         "--seed",
         type=int,
         help="seed of every random choice (weights, data order, augmentation, dropout)",

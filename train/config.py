@@ -35,6 +35,7 @@ class TrainConfig:
     beta1: float = 0.5
     gan_mode: str = "vanilla"
     lambda_l1: float = 100.0
+    lambda_fm: float = 0.0  # ours: pix2pixHD's discriminator feature matching (they use 10); 0: off
     seed: int = 0
     device: str | None = None
     amp: bool = False
@@ -83,6 +84,12 @@ class TrainConfig:
             raise ValueError("--repeat takes one whole number of at least 1 per --data path.")
         if self.hints and self.direction != "sketch2photo":
             raise ValueError("--hints colour the photo: they need --direction sketch2photo.")
+        if self.lambda_fm < 0:
+            raise ValueError("--lambda-fm cannot be negative.")
+        if self.lambda_fm and self.n_layers_d == 0:
+            raise ValueError(
+                "--lambda-fm needs a PatchGAN with hidden layers (--n-layers-d 1 or more)."
+            )
         if not 0 <= self.doodle_prob <= 1:
             raise ValueError("--doodle-prob is a probability between 0 and 1.")
         for name in ("max_steps", "workers", "holdout"):

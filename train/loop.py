@@ -52,7 +52,7 @@ from train.data import (
 )
 from train.report import loss_curve, sample_grid
 
-LOSS_COLUMNS = ["step", "epoch", "lr", "G_GAN", "G_L1", "D_real", "D_fake"]
+LOSS_COLUMNS = ["step", "epoch", "lr", "G_GAN", "G_L1", "D_real", "D_fake", "G_FM"]
 # What a run writes: --overwrite deletes these and nothing else.
 RUN_FILES = ("command.txt", "args.json", "state.pt", "state.pt.tmp", "losses.csv")
 RUN_FILES += ("loss_curve.png", "summary.json", "samples", "model", "eval")
@@ -200,17 +200,31 @@ def train_step(
         # Generator: fool D, and stay close to the true photo (L1, weighted lambda).
         D.requires_grad_(False)
         models.opt_g.zero_grad(set_to_none=True)
-        g_gan = gan_loss(
-            D(torch.cat([sketch, fake], 1)), True, config.gan_mode, for_discriminator=False
-        )
+        fake_pair = torch.cat([sketch, fake], 1)
+        if config.lambda_fm:
+            *fake_features, scores = _bare(D).features(fake_pair)
+            g_fm = feature_matching(fake_features, _bare(D).features(real_pair)[:-1])
+            g_fm = g_fm * config.lambda_fm
+        else:
+            scores, g_fm = D(fake_pair), torch.zeros((), device=fake.device)
+        g_gan = gan_loss(scores, True, config.gan_mode, for_discriminator=False)
         g_l1 = F.l1_loss(fake.float(), photo.float()) * config.lambda_l1
-    precision.step(g_gan + g_l1, models.opt_g)
+    precision.step(g_gan + g_l1 + g_fm, models.opt_g)
     return {
         "G_GAN": g_gan.item(),
         "G_L1": g_l1.item(),
         "D_real": d_real.item(),
         "D_fake": d_fake.item(),
+        "G_FM": g_fm.item(),
     }
+
+
+def feature_matching(fake: list[torch.Tensor], real: list[torch.Tensor]) -> torch.Tensor:
+    """Mean over the discriminator's hidden layers of the L1 distance between the generated and
+    the real photo's activations (the real ones are targets: no gradient)."""
+    return sum(
+        F.l1_loss(f.float(), r.detach().float()) for f, r in zip(fake, real, strict=True)
+    ) / len(fake)
 
 
 # ---------------------------------------------------------------------------------------------
