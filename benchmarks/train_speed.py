@@ -21,28 +21,39 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-SETTINGS = [  # (label, ngf, ndf, batch, amp, hints, threads; 0 = torch's default)
-    ("paper: unet_256 + PatchGAN", 64, 64, 1, False, False, 0),
-    ("paper: unet_256 + PatchGAN", 64, 64, 1, True, False, 0),
-    ("paper: unet_256 + PatchGAN", 64, 64, 16, False, False, 0),
-    ("paper: unet_256 + PatchGAN", 64, 64, 16, True, False, 0),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 1, False, True, 0),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 0),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 1),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 4, True, True, 0),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 16, False, True, 0),
+SETTINGS = [  # (label, ngf, ndf, batch, amp, hints, threads (0 = torch's default), lambda_fm)
+    ("paper: unet_256 + PatchGAN", 64, 64, 1, False, False, 0, 0),
+    ("paper: unet_256 + PatchGAN", 64, 64, 1, True, False, 0, 0),
+    ("paper: unet_256 + PatchGAN", 64, 64, 16, False, False, 0, 0),
+    ("paper: unet_256 + PatchGAN", 64, 64, 16, True, False, 0, 0),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 1, False, True, 0, 0),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 0, 0),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 1, 0),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 1, 10),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 4, True, True, 0, 0),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 16, False, True, 0, 0),
 ]
 
 
 def measure(
-    ngf: int, ndf: int, batch: int, amp: bool, hints: bool, threads: int, device: str, steps: int
+    ngf: int,
+    ndf: int,
+    batch: int,
+    amp: bool,
+    hints: bool,
+    threads: int,
+    lambda_fm: float,
+    device: str,
+    steps: int,
 ) -> dict:
     from train.config import TrainConfig
     from train.loop import Precision, build_models, train_step
 
     torch.set_num_threads(threads or torch.get_num_threads())
     dev = torch.device(device)
-    config = TrainConfig(ngf=ngf, ndf=ndf, batch_size=batch, amp=amp, hints=hints)
+    config = TrainConfig(
+        ngf=ngf, ndf=ndf, batch_size=batch, amp=amp, hints=hints, lambda_fm=lambda_fm
+    )
     models = build_models(config, dev)
     precision = Precision(amp, dev)
     fmt = torch.channels_last
@@ -95,10 +106,10 @@ def main() -> None:
         f"torch {torch.__version__}, threads {torch.get_num_threads()}\n"
     )
     print(
-        "| setting | input | threads | batch | precision | s / step | steps / s | images / s | peak RSS MiB | peak GPU MiB |"
+        "| setting | input | threads | batch | precision | loss | s / step | steps / s | images / s | peak RSS MiB | peak GPU MiB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for label, ngf, ndf, batch, amp, hints, threads in SETTINGS:
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for label, ngf, ndf, batch, amp, hints, threads, lambda_fm in SETTINGS:
         if args.quick and ngf == 64 and batch == 16:
             continue
         out = subprocess.run(
@@ -110,7 +121,7 @@ def main() -> None:
                 "--steps",
                 str(args.steps),
                 "--one",
-                json.dumps([ngf, ndf, batch, amp, hints, threads]),
+                json.dumps([ngf, ndf, batch, amp, hints, threads, lambda_fm]),
             ],
             capture_output=True,
             text=True,
@@ -121,7 +132,8 @@ def main() -> None:
         gpu = f"{r['gpu_mib']:.0f}" if r["gpu_mib"] is not None else "-"
         print(
             f"| {label} | {'sketch + hints' if hints else 'sketch'} | {threads or torch.get_num_threads()} "
-            f"| {batch} | {'amp (bf16)' if amp else 'fp32'} | {r['s_per_step']:.3f} | "
+            f"| {batch} | {'amp (bf16)' if amp else 'fp32'} "
+            f"| {f'L1 + GAN + FM x {lambda_fm:g}' if lambda_fm else 'L1 + GAN'} | {r['s_per_step']:.3f} | "
             f"{1 / r['s_per_step']:.2f} | {batch / r['s_per_step']:.1f} | {r['rss_mib']:.0f} | {gpu} |",
             flush=True,
         )
