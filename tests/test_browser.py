@@ -105,6 +105,21 @@ def wait_for_new_photo(page, old: str | None) -> np.ndarray:
     return fetch_photo(page)
 
 
+def settle(page, quiet_s: float = 0.5) -> np.ndarray:
+    """Wait until a photo is shown and neither it nor the sketches sent changed for `quiet_s` (the
+    photos of pictures sent while the pen moved come before the release's); its pixels."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    state, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        now = (photo_src(page), len(page.sent))
+        if now != state:
+            state, since = now, time.monotonic()
+        elif now[0] and time.monotonic() - since >= quiet_s:
+            return fetch_photo(page)
+        page.wait_for_timeout(50)
+    pytest.fail("The photo did not settle.")
+
+
 def fetch_photo(page) -> np.ndarray:
     """The pixels #photo shows: its <img> holds the photo inline, as a PNG data URL."""
     return decode(photo_src(page))
@@ -132,8 +147,9 @@ def test_each_stroke_brings_a_new_photo_of_the_drawing(page, translator):
         draw(page, stroke)
         photo = wait_for_new_photo(page, old)
         assert photo.shape == (256, 256, 3) and photo.std() > 1  # not blank
+    photo = settle(page)
     last = translator.translate(base64.b64decode(page.sent[-1].partition(",")[2]))
-    np.testing.assert_array_equal(fetch_photo(page), np.asarray(last))
+    np.testing.assert_array_equal(photo, np.asarray(last))
 
 
 def inked_everywhere(sketch: np.ndarray, strokes) -> bool:
@@ -224,7 +240,8 @@ def test_an_example_loads_into_the_canvas(page):
 
 def test_a_model_chosen_in_options_is_used(page, listed_model_dir):
     draw(page, STROKES[0])
-    old = wait_for_new_photo(page, None) is not None and photo_src(page)
+    settle(page)
+    old = photo_src(page)
     page.get_by_text("Options").click()
     page.click("#model input")
     page.get_by_role("option", name=str(listed_model_dir)).click()
@@ -282,11 +299,12 @@ HAIR_BOX = (
 
 
 def draw_and_wait(page, strokes) -> np.ndarray:
-    """Draw `strokes`, waiting for the photo of each; the last photo."""
+    """Draw `strokes`, waiting for the photo of each at release; the last photo."""
     for stroke in strokes:
         old = photo_src(page)
         draw(page, stroke)
-        photo = wait_for_new_photo(page, old)
+        wait_for_new_photo(page, old)
+        photo = settle(page)
     return photo
 
 
