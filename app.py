@@ -369,7 +369,7 @@ def build_demo(
     with gr.Blocks(title="sketch2photo", delete_cache=(300, 600)) as demo:
         gr.Markdown(
             "# sketch2photo\nDraw a face — outline, eyes, brows, nose, mouth, hair — with black "
-            "lines on the white canvas. The photo follows every stroke."
+            "lines on the white canvas. The photo follows the pen."
         )
         with gr.Row(equal_height=False):
             with gr.Column():
