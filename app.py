@@ -1,13 +1,15 @@
 """The demo: draw a face in the browser, see a photo after every stroke.
 
     python app.py [--model DIR_OR_REPO] [--models DIR_OR_REPO ...] [--allow-any-model]
-                  [--queue-size N] [--port N] [--share]
+                  [--queue-size N] [--live-fps N] [--port N] [--share]
 
 How it stays live: the canvas is our own (gr.HTML + app_static/canvas.js) rather than gr.Sketchpad.
-When a stroke ends it writes one small PNG data URL (the model's size, a few kB) into its value and
-fires one `input` event: no layer export, no file upload, no debouncing. That event runs
-`translate` on the queue with trigger_mode="always_last": a stroke that ends while the previous one
-is being translated is not dropped, the latest drawing always runs next. The photo comes back the
+While the pen moves (at most --live-fps times a second) and when a stroke ends it writes one small
+PNG data URL (the model's size, a few kB) into its value and fires one `input` event: no layer
+export, no file upload. That event runs `translate` on the queue with trigger_mode="always_last":
+a visitor has at most one request in flight, a picture drawn meanwhile waits and the newest
+replaces it, so photos follow the pen as fast as the server keeps up and the drawing at pen
+release always gets its photo. The photo comes back the
 same way, as a PNG data URL shown in an <img> (gr.HTML): no file per stroke in Gradio's cache and no
 second request to fetch it. benchmarks/app_latency.py measures release -> photo. The same function
 is the API endpoint `/translate`.
@@ -63,6 +65,9 @@ QUEUE_SIZE = (
 # config (~50 kB here) plus the last sketch and photo. Only the most recent SESSIONS are kept; an
 # older one is made afresh on its next request, which costs this app nothing (it has no gr.State).
 SESSIONS = 128
+# Pictures a second the canvas sends at most while the pen moves (--live-fps; 0: only at release).
+# A photo takes 20-60 ms on a CPU: 15 a second keeps one core busy while a visitor draws.
+LIVE_FPS = 15
 MAX_UPLOAD_BYTES = 10 * 2**20  # an uploaded file (a phone photo of a drawing is a few MB)
 MAX_BODY_BYTES = 2**20  # any other request: the canvas's sketch is a few kB; big images go as files
 MAX_HUB_MODEL_BYTES = 256 * 2**20  # a Hub repo typed in with --allow-any-model (unet_256: 218 MB)
@@ -278,14 +283,20 @@ class SmallBodies:
 
 
 def build_demo(
-    models: Models, max_batch: int | None = None, queue_size: int = QUEUE_SIZE
+    models: Models,
+    max_batch: int | None = None,
+    queue_size: int = QUEUE_SIZE,
+    live_fps: float = LIVE_FPS,
 ) -> gr.Blocks:
     """The Blocks app around `models` (tests build it with a small model).
 
     max_batch: requests translated in one forward pass; by default MAX_BATCH on a GPU and 1 on a
     CPU, where a batch takes as long as its requests one after the other. queue_size: requests
-    that may wait; one more gets Gradio's "busy, try again" (HTTP 503 for API clients).
+    that may wait; one more gets Gradio's "busy, try again" (HTTP 503 for API clients). live_fps:
+    pictures a second the canvas sends at most during a stroke (0: only when the pen lifts).
     """
+    if live_fps < 0:
+        raise ValueError(f"live_fps must be 0 or more, not {live_fps}.")
     if max_batch is None:
         max_batch = MAX_BATCH if models.default.device.type == "cuda" else 1
 
@@ -358,7 +369,7 @@ def build_demo(
     with gr.Blocks(title="sketch2photo", delete_cache=(300, 600)) as demo:
         gr.Markdown(
             "# sketch2photo\nDraw a face — outline, eyes, brows, nose, mouth, hair — with black "
-            "lines on the white canvas. The photo follows every stroke."
+            "lines on the white canvas. The photo follows the pen."
         )
         with gr.Row(equal_height=False):
             with gr.Column():
@@ -371,6 +382,7 @@ def build_demo(
                     elem_id="sketch",
                     elem_classes=hint_classes(models.default),
                     export_size=models.default.size,
+                    live_fps=f"{live_fps:g}",
                     swatches=swatches(),
                 )
                 with gr.Row():
@@ -449,8 +461,14 @@ def build_demo(
 
 def serve(demo: gr.Blocks, **options) -> None:
     """Launch `demo` with the limits that bound what one visitor can cost the server (main() and
-    the tests launch the same way): upload size, request size, the sessions kept in memory."""
+    the tests launch the same way): upload size, request size, the sessions kept in memory.
+
+    run_history=False: Gradio's page otherwise saves every call, sketch and photo data URLs
+    included, to localStorage, rewriting the whole JSON list (up to 100 calls, megabytes) a few
+    times per call. With photos following the pen that blocked the page for 100-400 ms per photo
+    and made drawing stutter (tests/test_browser.py's live tests time the stroke)."""
     demo.launch(
+        run_history=False,
         max_file_size=MAX_UPLOAD_BYTES,
         state_session_capacity=SESSIONS,
         app_kwargs={"middleware": [Middleware(SmallBodies, limit=MAX_BODY_BYTES)]},
@@ -484,6 +502,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=QUEUE_SIZE,
         help=f"requests that may wait before the next is told to retry (default {QUEUE_SIZE})",
     )
+    parser.add_argument(
+        "--live-fps",
+        type=float,
+        default=LIVE_FPS,
+        help=f"pictures a second the canvas sends at most while the pen moves; 0: only when the "
+        f"pen lifts (default {LIVE_FPS})",
+    )
     parser.add_argument("--port", type=int, help="default: $GRADIO_SERVER_PORT or 7860")
     parser.add_argument(
         "--share", action="store_true", help="also serve on a public gradio.live URL"
@@ -512,7 +537,7 @@ def main() -> None:
         + ("; any folder or Hub repo typed in is loaded too" if models.allow_any else "")
     )
     serve(
-        build_demo(models, queue_size=args.queue_size),
+        build_demo(models, queue_size=args.queue_size, live_fps=args.live_fps),
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=args.port or int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
         share=args.share,

@@ -5,6 +5,13 @@
 // 1.5 s here, and loses strokes drawn meanwhile; here a stroke ends with one small PNG data URL
 // (the model's size, a few kB) written into props.value and one `input` event.
 //
+// While the pen moves, the picture so far is sent the same way, at most data-live-fps times a
+// second (the operator's --live-fps; 0: only when the pen lifts). The event's
+// trigger_mode="always_last" keeps one request of this page in flight: a picture written while one
+// is being translated waits, the newest replaces it, and it is sent the moment the photo comes
+// back. So photos follow the pen as fast as the server keeps up, and the drawing never waits for
+// the network: the handlers only draw, and the export runs in a timer at most that often.
+//
 // The drawing is a list of operations (strokes, loaded pictures, clears) replayed onto white, which
 // makes undo, redo and clear exact. Performance marks "sketch:release" and "sketch:sent" let
 // benchmarks/app_latency.py split the time a stroke takes.
@@ -15,6 +22,7 @@ const ctx = canvas.getContext("2d");
 const sizeInput = element.querySelector(".size input");
 const liveInput = element.querySelector(".live input");
 const exportSize = Number(pad.dataset.exportSize) || 256;
+const liveFps = Number(pad.dataset.liveFps) || 0;
 const small = document.createElement("canvas");
 small.width = small.height = exportSize;
 const smallCtx = small.getContext("2d");
@@ -33,6 +41,8 @@ let ops = []; // what is drawn, oldest first
 let undone = []; // what undo took back, for redo
 let stroke = null; // the stroke being drawn
 let sent = ""; // the value this canvas last produced or showed
+let liveTimer = null; // the next export during a stroke, when one is due
+let liveAt = -Infinity; // when the last picture was sent during a stroke
 
 function point(event) {
   const box = canvas.getBoundingClientRect();
@@ -80,11 +90,28 @@ function redraw() {
 // The drawing changed: hand it to Gradio. An empty canvas is "" (the photo is cleared).
 function commit() {
   redraw();
+  send(visibleOps().length > 0);
+}
+
+// What the canvas shows now (or "" for nothing drawn) -> props.value, and an `input` when live.
+function send(drawn) {
   smallCtx.drawImage(canvas, 0, 0, exportSize, exportSize);
-  sent = visibleOps().length ? small.toDataURL("image/png") : "";
+  sent = drawn ? small.toDataURL("image/png") : "";
   props.value = sent;
   if (liveInput.checked) trigger("input");
   performance.mark("sketch:sent");
+}
+
+// During a stroke: send the picture so far once 1/liveFps s has passed since the last one.
+function sendLiveSoon() {
+  if (!liveFps || !liveInput.checked || liveTimer !== null) return;
+  const wait = Math.max(0, liveAt + 1000 / liveFps - performance.now());
+  liveTimer = setTimeout(() => {
+    liveTimer = null;
+    if (!stroke) return; // the pen lifted meanwhile: release() sent the whole drawing
+    liveAt = performance.now();
+    send(true);
+  }, wait);
 }
 
 function push(op) {
@@ -108,6 +135,7 @@ canvas.addEventListener("pointermove", (event) => {
     line(stroke, [stroke.points[stroke.points.length - 1], p]);
     stroke.points.push(p);
   }
+  sendLiveSoon();
 });
 
 function release() {
@@ -115,6 +143,8 @@ function release() {
   performance.mark("sketch:release");
   push(stroke);
   stroke = null;
+  clearTimeout(liveTimer);
+  liveTimer = null;
   commit();
 }
 canvas.addEventListener("pointerup", release);

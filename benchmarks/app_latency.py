@@ -13,7 +13,12 @@ milliseconds from release to the photo's load event and where they went:
   the function split into its steps by replaying the sketches the page sent in this process.
 
 Then it draws the face again without waiting between strokes and checks no stroke was lost: the
-last drawing sent must hold every stroke, and the photo shown must be its translation. With
+last drawing sent must hold every stroke, and the photo shown must be its translation.
+
+Then the photo following the pen: one continuous 2-second stroke (pointer events at 60 Hz, sent in
+the page itself so that the pen's pace does not depend on Playwright), by one visitor and by 4
+visitors drawing at once (4 pages, one server): photos shown per second during the stroke, the
+delay from each picture the canvas exported to its photo, and release -> the final photo. With
 --stock it also measures a plain gr.Sketchpad -> gr.Image app running the same model, for contrast.
 Nothing here is a test: numbers depend on the machine and on what else runs on it.
 """
@@ -25,6 +30,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as app.py sets it, for the replay below
 
 import argparse
+import contextlib
 import json
 import math
 import socket
@@ -96,6 +102,16 @@ STROKE_TIMES = """(i) => {
         uploads: uploads.length,
     };
 }"""
+# The photo of the drawing at the last release (1 + its index in bench.photos), or false while it
+# has not come: the photo that answers the last request, when that left after the release. Photos
+# that answer pictures sent while the pen moved come before it.
+RELEASE_PHOTO = """() => {
+    const release = bench.releases[bench.releases.length - 1];
+    const join = joins[joins.length - 1];
+    if (!(join >= release)) return false;
+    const i = bench.photos.findIndex((p) => p.t > join);
+    return i >= 0 && i + 1;
+}"""
 MILESTONES = [
     "canvas value set",
     "uploads start",
@@ -107,6 +123,74 @@ MILESTONES = [
     "photo GET end",
     "photo loaded",
 ]
+
+
+# Before the page's scripts: when each request to the queue leaves (the Gradio client posts one
+# /queue/join per event), on the page's performance.now() clock.
+JOIN_HOOK = """
+    window.joins = [];
+    const fetch = window.fetch;
+    window.fetch = (resource, ...rest) => {
+        if (String(resource.url ?? resource).includes("/queue/join")) joins.push(performance.now());
+        return fetch(resource, ...rest);
+    };
+"""
+
+# One continuous stroke, drawn by the page itself: pointer events every 16 ms for `seconds`, a
+# spiral around the canvas's middle. Returns at once; window.strokeDone is set when the pen lifts.
+CONTINUOUS_STROKE = """(seconds) => {
+    const canvas = document.querySelector("#sketch canvas");
+    const box = canvas.getBoundingClientRect();
+    const at = (f) => {
+        const angle = 6 * Math.PI * f, radius = 0.1 + 0.3 * f;
+        return {
+            clientX: box.left + box.width * (0.5 + radius * Math.cos(angle)),
+            clientY: box.top + box.height * (0.5 + radius * Math.sin(angle)),
+        };
+    };
+    const fire = (type, f) => canvas.dispatchEvent(new PointerEvent(type, {
+        ...at(f), pointerId: 1, pointerType: "mouse", isPrimary: true, button: 0,
+        buttons: type === "pointerup" ? 0 : 1, bubbles: true,
+    }));
+    window.strokeDone = false;
+    window.stroke = { down: performance.now() };
+    fire("pointerdown", 0);
+    const timer = setInterval(() => {
+        const f = Math.min(1, (performance.now() - stroke.down) / (1000 * seconds));
+        fire("pointermove", f);
+        if (f < 1) return;
+        clearInterval(timer);
+        stroke.up = performance.now();
+        fire("pointerup", 1);
+        window.strokeDone = true;
+    }, 16);
+}"""
+
+# The stroke's numbers, from the marks canvas.js leaves, JOIN_HOOK and PAGE_HOOKS' photo loads.
+STROKE_STATS = """() => {
+    const { down, up } = stroke;
+    const sent = performance.getEntriesByName("sketch:sent").map((m) => m.startTime)
+        .filter((t) => t >= down);
+    const sentJoins = joins.filter((t) => t >= down);
+    const photos = bench.photos.map((p) => p.t).filter((t) => t >= down);
+    // One request in flight: a photo answers the last request sent before it, which carried the
+    // last picture the canvas exported before that request left.
+    const delays = photos.map((t) => {
+        const join = sentJoins.filter((j) => j < t).pop();
+        const picture = join === undefined ? undefined : sent.filter((s) => s <= join).pop();
+        return picture === undefined ? null : t - picture;
+    }).filter((d) => d !== null);
+    const lastJoin = sentJoins[sentJoins.length - 1];
+    const final = photos.find((t) => t > lastJoin && lastJoin >= up);
+    return {
+        seconds: (up - down) / 1000,
+        pictures: sent.filter((t) => t < up).length,
+        requests: sentJoins.filter((t) => t < up).length,
+        photos: photos.filter((t) => t < up).length,
+        delays,
+        release: final === undefined ? null : final - up,
+    };
+}"""
 
 
 def face_strokes() -> list[list[tuple[float, float]]]:
@@ -194,6 +278,7 @@ def open_page(browser, url: str, ready: str = "#sketch .pad[data-ready] canvas",
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.sent = []
     page.on("request", lambda r: record_sketch(page, r))
+    page.add_init_script(JOIN_HOOK)
     page.goto(url)
     page.wait_for_function(READY, arg=ready)
     page.evaluate(PAGE_HOOKS)
@@ -214,14 +299,13 @@ def draw_waiting(page, strokes, canvas: str) -> list[dict | None]:
     box = page.locator(canvas).bounding_box()
     rows = []
     for stroke in strokes:
-        shown = page.evaluate("bench.photos.length")
         draw(page, stroke, box)
         try:
-            page.wait_for_function(f"bench.photos.length > {shown}", timeout=10_000)
+            found = page.wait_for_function(RELEASE_PHOTO, timeout=10_000)
         except Exception:  # playwright's TimeoutError: this stroke brought no photo
             rows.append(None)
             continue
-        rows.append(page.evaluate(STROKE_TIMES, shown))
+        rows.append(page.evaluate(STROKE_TIMES, found.json_value() - 1))
     return rows
 
 
@@ -323,6 +407,7 @@ def measure_app(browser, args, strokes) -> None:
         settled = wait_for_photo(page, final, expected)
         quick = (len(page.evaluate("bench.photos")), len(page.sent), settled)
         page.close()
+        continuous = {n: measure_continuous(browser, url, n) for n in (1, 4)}
     finally:
         server.terminate()
         server.wait()
@@ -338,6 +423,49 @@ def measure_app(browser, args, strokes) -> None:
         f"requests sent (always_last merges strokes that end while one runs), {photos} photos "
         f"shown; the last photo shows the complete drawing: {'yes' if settled else 'NO'}.\n"
     )
+    report_continuous(continuous)
+
+
+def measure_continuous(browser, url: str, visitors: int, seconds: float = 2.0) -> list[dict]:
+    """`visitors` pages draw one continuous stroke each, at the same time; each page's STROKE_STATS."""
+    pages = [open_page(browser, url) for _ in range(visitors)]
+    for page in pages:
+        page.evaluate(CONTINUOUS_STROKE, seconds)
+    stats = []
+    for page in pages:
+        page.wait_for_function("window.strokeDone", timeout=60_000)
+        # The photo of the drawing at release: after the last request, which left after it. None
+        # within 15 s (playwright's TimeoutError) is reported as no final photo.
+        with contextlib.suppress(Exception):
+            page.wait_for_function(
+                "bench.photos.length && joins.length && stroke.up <= joins[joins.length - 1] "
+                "&& bench.photos[bench.photos.length - 1].t > joins[joins.length - 1]",
+                timeout=15_000,
+            )
+        stats.append(page.evaluate(STROKE_STATS))
+    for page in pages:
+        page.close()
+    return stats
+
+
+def report_continuous(rows: dict[int, list[dict]]) -> None:
+    """One row per visitor of each run: the rates and delays of the continuous stroke."""
+    print("## The photo following the pen: one continuous stroke\n")
+    print(
+        "| visitors drawing | visitor | stroke s | pictures exported | requests | photos during "
+        "stroke | photos / s | sketch → photo ms (median, max) | release → photo ms |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for visitors, stats in rows.items():
+        for i, r in enumerate(stats, 1):
+            delays = r["delays"]
+            delay = f"{median(delays):.0f}, {max(delays):.0f}" if delays else "no photo"
+            release = "no photo" if r["release"] is None else f"{r['release']:.0f}"
+            print(
+                f"| {visitors} | {i} | {r['seconds']:.1f} | {r['pictures']} | {r['requests']} | "
+                f"{r['photos']} | {r['photos'] / r['seconds']:.1f} | {delay} | {release} |"
+            )
+    print()
 
 
 def wait_for_photo(page, final: str, expected: np.ndarray, timeout: float = 15) -> bool:

@@ -114,6 +114,8 @@ def hint_planes(
     averaged over the hint only, so that a hint neither blurs into the pixels around it nor
     darkens towards the zeros outside it.
     """
+    if not mask.any():  # no hint (a black-only drawing): zeros, without resizing full-size planes
+        return torch.zeros(1, 3, size, size), torch.zeros(1, 1, size, size)
     on = torch.from_numpy(mask.astype(np.float32))[None, None]
     rgb = torch.from_numpy(colours.astype(np.float32) / 127.5 - 1.0).permute(2, 0, 1)[None]
     shape = (placement.height, placement.width)

@@ -361,3 +361,15 @@ def test_the_colour_pen_offers_the_palette_only_to_hint_models(model_dir):
     assert canvas.elem_classes == ["no-hints"]
     *_, canvas = load_model("")
     assert canvas.elem_classes == []
+
+
+def test_live_fps_is_an_option_and_reaches_the_canvas(model_dir):
+    assert parse_args([]).live_fps == app.LIVE_FPS
+    assert parse_args(["--live-fps", "4"]).live_fps == 4
+    demo = build_demo(Models(str(model_dir)), live_fps=2.5)
+    canvas = next(block for block in demo.blocks.values() if block.elem_id == "sketch")
+    assert (
+        canvas.props["live_fps"] == "2.5" and 'data-live-fps="${live_fps}"' in canvas.html_template
+    )
+    with pytest.raises(ValueError, match="live_fps"):
+        build_demo(Models(str(model_dir)), live_fps=-1)

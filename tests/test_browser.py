@@ -105,6 +105,21 @@ def wait_for_new_photo(page, old: str | None) -> np.ndarray:
     return fetch_photo(page)
 
 
+def settle(page, quiet_s: float = 0.5) -> np.ndarray:
+    """Wait until a photo is shown and neither it nor the sketches sent changed for `quiet_s` (the
+    photos of pictures sent while the pen moved come before the release's); its pixels."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    state, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        now = (photo_src(page), len(page.sent))
+        if now != state:
+            state, since = now, time.monotonic()
+        elif now[0] and time.monotonic() - since >= quiet_s:
+            return fetch_photo(page)
+        page.wait_for_timeout(50)
+    pytest.fail("The photo did not settle.")
+
+
 def fetch_photo(page) -> np.ndarray:
     """The pixels #photo shows: its <img> holds the photo inline, as a PNG data URL."""
     return decode(photo_src(page))
@@ -132,8 +147,9 @@ def test_each_stroke_brings_a_new_photo_of_the_drawing(page, translator):
         draw(page, stroke)
         photo = wait_for_new_photo(page, old)
         assert photo.shape == (256, 256, 3) and photo.std() > 1  # not blank
+    photo = settle(page)
     last = translator.translate(base64.b64decode(page.sent[-1].partition(",")[2]))
-    np.testing.assert_array_equal(fetch_photo(page), np.asarray(last))
+    np.testing.assert_array_equal(photo, np.asarray(last))
 
 
 def inked_everywhere(sketch: np.ndarray, strokes) -> bool:
@@ -224,7 +240,8 @@ def test_an_example_loads_into_the_canvas(page):
 
 def test_a_model_chosen_in_options_is_used(page, listed_model_dir):
     draw(page, STROKES[0])
-    old = wait_for_new_photo(page, None) is not None and photo_src(page)
+    settle(page)
+    old = photo_src(page)
     page.get_by_text("Options").click()
     page.click("#model input")
     page.get_by_role("option", name=str(listed_model_dir)).click()
@@ -282,11 +299,12 @@ HAIR_BOX = (
 
 
 def draw_and_wait(page, strokes) -> np.ndarray:
-    """Draw `strokes`, waiting for the photo of each; the last photo."""
+    """Draw `strokes`, waiting for the photo of each at release; the last photo."""
     for stroke in strokes:
         old = photo_src(page)
         draw(page, stroke)
-        photo = wait_for_new_photo(page, old)
+        wait_for_new_photo(page, old)
+        photo = settle(page)
     return photo
 
 
@@ -367,3 +385,125 @@ def test_the_colour_pen_colours_the_hair(model_dir, serve, browser):
     page.get_by_role("option", name="faces (bundled)").click()
     colours.wait_for(state="visible")
     page.close()
+
+
+# Records in the page, in Date.now() ms: each request the page sends to the queue (the Gradio
+# client posts one /queue/join per event), each new photo shown, and the pen going down and up.
+LIVE_HOOKS = """
+    window.joins = [];
+    window.photos = [];
+    window.downs = [];
+    window.releases = [];
+    const fetch = window.fetch;
+    window.fetch = (resource, ...rest) => {
+        if (String(resource.url ?? resource).includes("/queue/join")) joins.push(Date.now());
+        return fetch(resource, ...rest);
+    };
+    addEventListener("pointerdown", () => downs.push(Date.now()), true);
+    addEventListener("pointerup", () => releases.push(Date.now()), true);
+    let shown = null;
+    new MutationObserver(() => {
+        const src = document.querySelector("#photo img")?.src ?? null;
+        if (src && src !== shown) photos.push(Date.now());
+        shown = src;
+    }).observe(document, { subtree: true, childList: true, attributes: true });
+"""
+
+
+def live_page(browser, url: str):
+    """A page at `url` with LIVE_HOOKS in and page.sent recording the sketches sent, canvas ready."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.sent = []
+    page.on("request", lambda request: record_sketch(page, request))
+    page.add_init_script(LIVE_HOOKS)
+    page.goto(url)
+    page.wait_for_function(CANVAS_READY)
+    return page
+
+
+def draw_slowly(page, steps: int = 40) -> dict[str, float]:
+    """One stroke zig-zagging down the canvas, the pen held down all along, 50 ms between moves;
+    the stroke's duration, requests sent during it and photos shown during it, from LIVE_HOOKS."""
+    box = page.locator("#sketch canvas").bounding_box()
+    page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + 0.2 * box["height"])
+    page.mouse.down()
+    for i in range(1, steps + 1):
+        x = 0.2 + 0.6 * (i % 10) / 10
+        y = 0.2 + 0.6 * i / steps
+        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
+        page.wait_for_timeout(50)
+    page.mouse.up()
+    return page.evaluate(
+        """() => {
+            const down = downs[downs.length - 1], up = releases[releases.length - 1];
+            const during = (times) => times.filter((t) => t > down && t < up).length;
+            return { seconds: (up - down) / 1000, joins: during(joins), photos: during(photos) };
+        }"""
+    )
+
+
+def final_photo_is_shown(page, translator, strokes_end: float = 0.8) -> None:
+    """Wait until the last sketch sent holds the whole stroke (its end is inked) and the photo shown
+    is that sketch's photo."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        final = decode(page.sent[-1]) if page.sent else None
+        end = round(strokes_end * 256)
+        if final is not None and final[end - 3 : end + 3, :, :3].min() < 128 and photo_src(page):
+            expected = translator.translate(base64.b64decode(page.sent[-1].partition(",")[2]))
+            if np.array_equal(fetch_photo(page), np.asarray(expected)):
+                return
+        page.wait_for_timeout(50)
+    pytest.fail(f"No photo of the finished stroke ({len(page.sent)} sketches sent).")
+
+
+def test_the_photo_follows_the_pen_while_it_moves(browser, app_url, translator):
+    """During a slow stroke the photo appears and changes before the pen lifts, and the drawing at
+    release gets its photo."""
+    page = live_page(browser, app_url)
+    stroke = draw_slowly(page)
+    assert stroke["photos"] >= 2 and stroke["joins"] >= 3, stroke
+    final_photo_is_shown(page, translator)
+    page.close()
+
+
+def test_one_request_in_flight_and_the_newest_picture_wins(
+    model_dir, serve, browser, translator, monkeypatch
+):
+    """With a slow server (0.3 s a photo) the page never sends while its previous request is being
+    translated, and the last photo is still the finished drawing's."""
+    url = serve(build_demo(Models(str(model_dir))))
+    runs = []  # (start, end) of each translation the server ran, Date.now()-style ms
+    slow = Translator.translate_batch
+
+    def timed(self, images, seed=None):
+        if threading.current_thread() is threading.main_thread():  # the test's own check
+            return slow(self, images, seed)
+        start = time.time() * 1000
+        time.sleep(0.3)
+        photos = slow(self, images, seed)
+        runs.append((start, time.time() * 1000))
+        return photos
+
+    monkeypatch.setattr(Translator, "translate_batch", timed)
+    page = live_page(browser, url)
+    draw_slowly(page)
+    final_photo_is_shown(page, translator)
+    joins = page.evaluate("joins")
+    assert len(runs) >= 4  # live: several photos during the stroke
+    overlapping = [j for j in joins for start, end in runs if start < j < end]
+    assert not overlapping, f"{len(overlapping)} of {len(joins)} requests sent while one ran"
+    page.close()
+
+
+def test_live_fps_limits_the_requests_sent(model_dir, serve, browser):
+    """--live-fps 2: at most 2 pictures a second during the stroke; the default sends many more."""
+    rates = {}
+    for fps in (2, 15):
+        page = live_page(browser, serve(build_demo(Models(str(model_dir)), live_fps=fps)))
+        stroke = draw_slowly(page)
+        assert stroke["joins"] <= fps * stroke["seconds"] + 1, stroke
+        rates[fps] = stroke["joins"] / stroke["seconds"]
+        page.close()
+    assert rates[2] >= 1 and rates[15] >= 2 * rates[2], rates

@@ -148,3 +148,24 @@ def test_phone_photo_under_warm_light():
     truth = coverage(SCRIBBLE, 8) >= 0.5
     assert (mask & truth).sum() / (mask | truth).sum() > 0.9
     assert np.abs(colours[mask].mean(axis=0) - RED).max() < 20  # the pen's colour, not the light's
+
+
+def test_a_neutral_drawing_skips_the_analysis_with_the_same_answer(monkeypatch):
+    """Grey strokes in an RGB picture (the canvas's black pen): the shortcut gives exactly what the
+    full analysis gives, and a single coloured pixel is enough to run the analysis."""
+    from pix2pix import hints
+
+    rng = np.random.default_rng(0)
+    grey = rng.integers(0, 256, (64, 48), dtype=np.uint8)
+    grey[grey > 100] = 255  # mostly paper
+    drawing = Image.fromarray(grey).convert("RGB")
+    assert hints.is_neutral(drawing)
+    fast = split_drawing(drawing)
+    monkeypatch.setattr(hints, "is_neutral", lambda image: False)
+    slow = split_drawing(drawing)
+    np.testing.assert_array_equal(np.asarray(fast[0]), np.asarray(slow[0]))
+    for got, expected in zip(fast[1:], slow[1:], strict=True):
+        np.testing.assert_array_equal(got, expected)
+    monkeypatch.undo()
+    drawing.putpixel((3, 4), (200, 40, 40))
+    assert not hints.is_neutral(drawing)
