@@ -332,13 +332,7 @@ def test_the_colour_pen_colours_the_hair(model_dir, serve, browser):
     """With the bundled hint model, hair scribbled with the red swatch comes out red, the picker's
     colour draws a wide opaque stroke and the eraser removes it; the colours are hidden (the pen
     draws black) for a model without hints, model_dir's chosen under Options, and back after."""
-    url = serve(build_demo(Models(None, [str(model_dir)])))
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.set_default_timeout(TIMEOUT_MS)
-    page.sent = []
-    page.on("request", lambda request: record_sketch(page, request))
-    page.goto(url)
-    page.wait_for_function(CANVAS_READY)
+    page = live_page(browser, serve(build_demo(Models(None, [str(model_dir)]))), hooks=False)
     colours = page.locator("#sketch .colours")
     assert colours.is_visible()
 
@@ -410,13 +404,15 @@ LIVE_HOOKS = """
 """
 
 
-def live_page(browser, url: str):
-    """A page at `url` with LIVE_HOOKS in and page.sent recording the sketches sent, canvas ready."""
+def live_page(browser, url: str, hooks: bool = True):
+    """A page at `url` with page.sent recording the sketches sent (and LIVE_HOOKS in, unless
+    hooks=False), canvas ready."""
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.set_default_timeout(TIMEOUT_MS)
     page.sent = []
     page.on("request", lambda request: record_sketch(page, request))
-    page.add_init_script(LIVE_HOOKS)
+    if hooks:
+        page.add_init_script(LIVE_HOOKS)
     page.goto(url)
     page.wait_for_function(CANVAS_READY)
     return page
