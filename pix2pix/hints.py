@@ -80,11 +80,9 @@ def split_drawing(image: Image.Image) -> tuple[Image.Image, np.ndarray, np.ndarr
     image as imaging.load_image gives it ('L' or 'RGB'); thresholds are set for drawings of
     canvas size (256 to 1024 pixels), whose strokes are anti-aliased over 1 or 2 pixels.
     """
-    if image.mode == "L":
-        size = (image.height, image.width)
-        return image, np.zeros((*size, 3), np.uint8), np.zeros(size, bool)
-    image = image.convert("RGB")
-    if is_neutral(image):  # black or grey strokes only (most drawings): no hint to look for
+    if image.mode != "L":
+        image = image.convert("RGB")
+    if image.mode == "L" or is_neutral(image):  # grey strokes only (most drawings): no hint
         size = (image.height, image.width)
         return image.convert("L"), np.zeros((*size, 3), np.uint8), np.zeros(size, bool)
     lines = np.array(image.convert("L"))

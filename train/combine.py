@@ -20,7 +20,14 @@ from pathlib import Path
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from train.data import ALIGNED_KEY, ALIGNED_VALUE, image_files, index_by_stem, open_image
+from train.data import (
+    ALIGNED_KEY,
+    ALIGNED_VALUE,
+    image_files,
+    index_by_stem,
+    open_image,
+    without_partner,
+)
 
 
 def combine(a_dir: str | Path, b_dir: str | Path, out_dir: str | Path) -> tuple[int, list[str]]:
@@ -31,14 +38,10 @@ def combine(a_dir: str | Path, b_dir: str | Path, out_dir: str | Path) -> tuple[
             raise ValueError(f"{folder} is not a folder.")
     a_files, b_files = index_by_stem(image_files(a_dir)), index_by_stem(image_files(b_dir))
     problems = [
-        f"{f} has no file of the same name in {b_dir}."
-        for s, f in a_files.items()
-        if s not in b_files
+        f"{f} has no file of the same name in {b_dir}." for f in without_partner(a_files, b_files)
     ]
     problems += [
-        f"{f} has no file of the same name in {a_dir}."
-        for s, f in b_files.items()
-        if s not in a_files
+        f"{f} has no file of the same name in {a_dir}." for f in without_partner(b_files, a_files)
     ]
     out_dir.mkdir(parents=True, exist_ok=True)
     tag = PngInfo()

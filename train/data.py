@@ -133,15 +133,18 @@ def _match(sketch_dir: Path, photo_dir: Path, cuhk: bool) -> tuple[list[Pair], l
     naming = "CUHK's naming" if cuhk else "the same name"
     unpaired = [
         f"the sketch {s} has no photo of {naming} in {photo_dir}."
-        for k, s in by_key.items()
-        if k not in photo_by_key
+        for s in without_partner(by_key, photo_by_key)
     ]
     unpaired += [
         f"the photo {p} has no sketch of {naming} in {sketch_dir}."
-        for k, p in photo_by_key.items()
-        if k not in by_key
+        for p in without_partner(photo_by_key, by_key)
     ]
     return pairs, unpaired
+
+
+def without_partner(files: dict[str, Path], others: dict[str, Path]) -> list[Path]:
+    """The files (by key, as index_by_stem gives them) whose key `others` does not have."""
+    return [f for k, f in files.items() if k not in others]
 
 
 def _cuhk_pairs(root: Path, split: str | None) -> tuple[list[Pair], list[str]]:
