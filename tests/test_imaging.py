@@ -223,6 +223,20 @@ def test_open_file_object(tmp_path):
         assert_black_left_white_right(load_image(file))
 
 
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_an_opaque_picture_keeps_every_pixel(mode):
+    """A browser canvas sends opaque RGBA: its pixels come through unchanged, bytes or image."""
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (H, W, len(mode)), dtype=np.uint8)
+    pixels[..., -1] = 255
+    picture = Image.fromarray(pixels, mode)
+    target = mode[:-1] if mode == "LA" else "RGB"
+    for source in (picture, encoded(picture)):
+        image = load_image(source)
+        assert image.mode == target
+        assert np.array_equal(np.asarray(image), np.asarray(picture.convert(target)))
+
+
 def test_exif_orientation_is_applied():
     stored = Image.new("RGB", (40, 20), "white")
     stored.paste((0, 0, 0), (0, 0, 10, 10))  # a black mark in the stored top-left corner
