@@ -1,7 +1,8 @@
 """The demo: draw a face in the browser, see a photo after every stroke.
 
     python app.py [--model DIR_OR_REPO] [--models DIR_OR_REPO ...] [--allow-any-model]
-                  [--queue-size N] [--live-fps N] [--port N] [--share]
+                  [--queue-size N] [--live-fps N] [--runtime auto|torch|onnxruntime]
+                  [--port N] [--share]
 
 How it stays live: the canvas is our own (gr.HTML + app_static/canvas.js) rather than gr.Sketchpad.
 While the pen moves (at most --live-fps times a second) and when a stroke ends it writes one small
@@ -29,6 +30,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
 import base64
+import importlib.util
 import io
 import shlex
 import sys
@@ -97,9 +99,11 @@ class Models:
         keep: int = 3,
     ):
         self.default_name = default or ""
+        self.sources: dict[str, str | None] = {"": default}
         self.listed: dict[str, Translator] = {"": self.load(default)}
         for name in others:
             if name not in self.listed and name != self.default_name:
+                self.sources[name] = name
                 self.listed[name] = self.load(name)
         self.allow_any = allow_any
         self.keep = keep
@@ -121,6 +125,29 @@ class Models:
         if spaces is None:  # on ZeroGPU there is no GPU outside a request to warm up on
             translator.warm_up()
         return translator
+
+    def move_to_onnxruntime(self, strict: bool = False) -> None:
+        """Load each listed model that runs on the CPU again on onnxruntime (about three times
+        faster there) and swap it in. Meant for a background thread at start: the first export
+        takes seconds to tens of seconds (then it is cached on disk), and visitors get photos from
+        torch meanwhile. A model that fails to export stays on torch, with a message (strict: the
+        error is raised)."""
+        for name, source in self.sources.items():
+            if self.listed[name].device.type != "cpu":
+                continue
+            start = time.perf_counter()
+            try:
+                translator = Translator(source, device="cpu", runtime="onnxruntime")
+            except Exception as err:
+                if strict:
+                    raise
+                print(f"{name or 'the default model'} stays on torch: onnxruntime failed ({err})")
+                continue
+            self.listed[name] = translator
+            print(
+                f"{name or 'the default model'} now runs on onnxruntime "
+                f"(ready in {time.perf_counter() - start:.1f} s)"
+            )
 
     def choices(self) -> list[tuple[str, str]]:
         """(label, name) of each listed model, for the dropdown: its name and what it does."""
@@ -509,6 +536,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help=f"pictures a second the canvas sends at most while the pen moves; 0: only when the "
         f"pen lifts (default {LIVE_FPS})",
     )
+    parser.add_argument(
+        "--runtime",
+        choices=("auto", "torch", "onnxruntime"),
+        default="auto",
+        help="what runs the listed models on a CPU. auto: torch at once, then onnxruntime (faster) "
+        "from the moment it is ready, when it is installed; onnxruntime: before serving, or stop",
+    )
     parser.add_argument("--port", type=int, help="default: $GRADIO_SERVER_PORT or 7860")
     parser.add_argument(
         "--share", action="store_true", help="also serve on a public gradio.live URL"
@@ -522,13 +556,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def has_onnx_export() -> bool:
+    """Whether the packages to export and run the ONNX file are installed (the `onnx` extra)."""
+    return all(importlib.util.find_spec(name) for name in ("onnx", "onnxscript", "onnxruntime"))
+
+
 def main() -> None:
     args = parse_args()
     start = time.perf_counter()
     try:
         models = Models(args.model, args.models, allow_any=args.allow_any_model)
+        if args.runtime == "onnxruntime":
+            models.move_to_onnxruntime(strict=True)
     except Exception as err:  # no bundled model yet, a wrong folder, the Hub out of reach...
         sys.exit(f"error: {err}")
+    if args.runtime == "auto" and has_onnx_export():
+        threading.Thread(target=models.move_to_onnxruntime, daemon=True).start()
     translator = models.default
     print(
         f"{len(models.listed)} model(s) ready in {time.perf_counter() - start:.1f} s; the default: "

@@ -15,10 +15,15 @@ packages onnx and onnxscript (pyproject's `onnx` extra; onnxruntime runs the fil
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import logging
+import os
+import tempfile
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from pix2pix.networks import UNetGenerator
@@ -99,3 +104,61 @@ def export_onnx(
     finally:
         logger.setLevel(level)
     return path
+
+
+def onnx_cache_folder() -> Path:
+    """Where exported generators are kept between runs: $SKETCH2PHOTO_CACHE, else
+    $XDG_CACHE_HOME/sketch2photo, else ~/.cache/sketch2photo."""
+    if os.environ.get("SKETCH2PHOTO_CACHE"):
+        return Path(os.environ["SKETCH2PHOTO_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sketch2photo"
+
+
+def cached_onnx(generator: UNetGenerator, folder: str | Path | None = None) -> Path:
+    """The generator's ONNX file (fp32, any batch size), exported once and then found again.
+
+    Exporting takes seconds to tens of seconds on a CPU, every start of the app would pay it, so
+    the file is named after what decides its content (the architecture, every weight, torch's
+    version and the opset) and reused while those stay the same.
+    """
+    fp32 = copy.deepcopy(generator).float().to("cpu", memory_format=torch.contiguous_format)
+    digest = hashlib.sha256(f"{fp32.in_channels} {torch.__version__} {DEFAULT_OPSET}".encode())
+    for name, tensor in fp32.state_dict().items():  # names and shapes give the architecture
+        digest.update(f"{name} {tuple(tensor.shape)}".encode())
+        digest.update(tensor.detach().contiguous().numpy().tobytes())
+    folder = Path(folder) if folder is not None else onnx_cache_folder()
+    path = folder / f"generator-{digest.hexdigest()[:32]}.onnx"
+    if path.is_file():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    # Written under a temporary name and renamed: two servers starting at once never read a
+    # half-written file.
+    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+        os.replace(export_onnx(fp32, Path(scratch) / path.name), path)
+    return path
+
+
+def onnx_session(
+    generator: UNetGenerator, threads: int | None = None, folder: str | Path | None = None
+):
+    """An onnxruntime CPU session of the generator (cached_onnx's file), warmed up.
+
+    For the small generators the app serves, onnxruntime's fp32 forward pass is about three times
+    faster than torch's on a CPU. threads: onnxruntime's intra-op threads (default: torch's count).
+    Its threads sleep when idle instead of spinning, as torch's do with OMP_WAIT_POLICY=PASSIVE,
+    so a waiting session takes no CPU from the web server or other visitors.
+    """
+    try:
+        import onnxruntime
+    except ImportError as err:
+        raise ImportError(
+            f"Running on onnxruntime needs the onnxruntime package: {INSTALL_HINT}"
+        ) from err
+    path = cached_onnx(generator, folder)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads or torch.get_num_threads()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    size = generator.image_size
+    session.run(None, {"sketch": np.ones((1, generator.in_channels, size, size), np.float32)})
+    return session

@@ -34,6 +34,15 @@ def shared_dir() -> Path:
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory) -> Path:
+    """Exported ONNX files go to a temporary folder (the app and its subprocesses too), never into
+    the user's ~/.cache."""
+    folder = tmp_path_factory.mktemp("onnx-cache")
+    os.environ["SKETCH2PHOTO_CACHE"] = str(folder)
+    return folder
+
+
 def small_generator(
     ngf: int = 8, num_downs: int = 8, seed: int = 0, in_channels: int = 1
 ) -> UNetGenerator:

@@ -20,7 +20,7 @@ import app
 from app import EXAMPLES, Models, build_demo, describe, parse_args, read_canvas
 from pix2pix import Translator, UNetGenerator
 from pix2pix.hints import PALETTE
-from tests.conftest import small_generator
+from tests.conftest import face_sketch, small_generator
 
 pytest_plugins = ["tests.conftest_app"]  # the app_demo and app_url fixtures
 
@@ -184,6 +184,29 @@ def test_the_listed_models_are_the_dropdowns_choices(model_dir, listed_model_dir
     models = Models(str(model_dir), [str(listed_model_dir), str(model_dir)])
     assert [name for _, name in models.choices()] == ["", str(listed_model_dir)]
     assert all("Sketch → photo · 256×256" in label for label, _ in models.choices())
+
+
+def test_listed_models_move_to_onnxruntime_and_a_failure_keeps_torch(
+    model_dir, listed_model_dir, monkeypatch, capsys
+):
+    models = Models(str(model_dir), [str(listed_model_dir)])
+    sketch = face_sketch()
+    before = np.asarray(models.default.translate(sketch), dtype=float)
+    models.move_to_onnxruntime()
+    assert [models.get(name).runtime for name in ("", str(listed_model_dir))] == ["onnxruntime"] * 2
+    after = np.asarray(models.default.translate(sketch), dtype=float)
+    assert np.abs(after - before).mean() < 0.02 * 255  # the torch path's bf16 tolerance
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no exporter today")
+
+    monkeypatch.setattr("pix2pix.translate.onnx_session", broken)
+    models = Models(str(model_dir))
+    models.move_to_onnxruntime()
+    assert models.default.runtime == "torch"
+    assert "stays on torch: onnxruntime failed (no exporter today)" in capsys.readouterr().out
+    with pytest.raises(RuntimeError, match="no exporter today"):
+        models.move_to_onnxruntime(strict=True)  # --runtime onnxruntime: the app stops
 
 
 @pytest.fixture
@@ -364,6 +387,8 @@ def test_the_colour_pen_offers_the_palette_only_to_hint_models(model_dir):
 
 
 def test_live_fps_is_an_option_and_reaches_the_canvas(model_dir):
+    assert parse_args([]).runtime == "auto"
+    assert parse_args(["--runtime", "torch"]).runtime == "torch"
     assert parse_args([]).live_fps == app.LIVE_FPS
     assert parse_args(["--live-fps", "4"]).live_fps == 4
     demo = build_demo(Models(str(model_dir)), live_fps=2.5)

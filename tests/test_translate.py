@@ -154,3 +154,47 @@ def test_sketch_model_sees_a_colour_drawing_in_grey():
         np.asarray(translator.translate(drawing)),
         np.asarray(translator.translate(drawing.convert("L"))),
     )
+
+
+def test_onnxruntime_gives_torchs_photo_and_keeps_the_seeded_ones():
+    generator = small_generator(ngf=4, in_channels=5)
+    reference = Translator(generator, device="cpu", dtype=torch.float32, channels_last=False)
+    fast = Translator(generator, device="cpu", runtime="onnxruntime")
+    assert fast.session is not None and reference.session is None
+    sketches = no_hints(torch.rand(2, 1, 256, 256) * 2 - 1)
+    assert torch.allclose(fast.run(sketches), reference.run(sketches), atol=1e-4)
+    # Seeds switch dropout on: that stays torch's, so seeds still give different photos.
+    assert torch.equal(fast.run(sketches, seed=3), fast.run(sketches, seed=3))
+    assert not torch.allclose(fast.run(sketches, seed=3), fast.run(sketches, seed=4))
+    photo = fast.translate(face_sketch())
+    assert photo.size == (256, 256) and photo.mode == "RGB"
+
+
+def test_the_onnx_export_is_made_once_per_weights(monkeypatch):
+    import pix2pix.export
+
+    generator = small_generator(ngf=4)
+    Translator(generator, device="cpu", runtime="onnxruntime")
+    files = set(onnx_cache_files())
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(pix2pix.export, "export_onnx", no_export)
+    Translator(generator, device="cpu", runtime="onnxruntime")  # found in the cache
+    assert set(onnx_cache_files()) == files
+    with torch.no_grad():
+        generator.model.model[0].weight.add_(0.1)  # other weights: another file
+    with pytest.raises(AssertionError, match="exported again"):
+        Translator(generator, device="cpu", runtime="onnxruntime")
+
+
+def onnx_cache_files() -> list:
+    from pix2pix.export import onnx_cache_folder
+
+    return sorted(onnx_cache_folder().glob("*.onnx"))
+
+
+def test_unknown_runtime_is_refused(generator):
+    with pytest.raises(ValueError, match="Unknown runtime 'tensorflow'"):
+        Translator(generator, runtime="tensorflow")
