@@ -4,7 +4,8 @@ runs after warm-up. Prints a markdown table; ratios are what to quote.
 
     python benchmarks/translate_speed.py [--model checkpoints/faces] [--runs 30] [--no-compile]
 
-With onnxruntime installed (the `onnx` extra) each model also gets a row for its ONNX export.
+With onnxruntime installed each model also gets a row for its ONNX export, and the whole
+Translator.translate is measured on both runtimes (torch with the Translator's default options).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import argparse
 import importlib.util
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pix2pix import Translator, UNetGenerator
+from pix2pix.export import onnx_session
 from pix2pix.translate import DEFAULT_MODEL, cpu_has_bf16
 
 
@@ -61,19 +62,6 @@ def paths(compile: bool) -> list[tuple[str, dict]]:
             ("compiled bf16 (inductor, frozen)", dict(dtype=bf16, channels_last=True, compile=True))
         )
     return rows
-
-
-def onnx_session(generator: UNetGenerator):
-    """The generator exported to ONNX and loaded in onnxruntime on the CPU, with torch's 2 threads."""
-    import onnxruntime
-
-    from pix2pix.export import export_onnx
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 2
-    with tempfile.TemporaryDirectory() as folder:  # the session keeps the model in memory
-        path = export_onnx(generator, Path(folder) / "generator.onnx")
-        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def main() -> None:
@@ -121,7 +109,7 @@ def main() -> None:
             diff = (got - expected).abs().max().item()
             print(f"| {name} | {label}{note} | {ms:.1f} | {ms / base:.3f} | {diff:.4f} |")
         if with_onnx:
-            session = onnx_session(generator)
+            session = onnx_session(generator, threads=2)
             feed = {"sketch": sketch.numpy()}
             ms = median_ms(lambda s=session, f=feed: s.run(["photo"], f), args.runs)
             (got,) = session.run(["photo"], feed)
@@ -129,13 +117,15 @@ def main() -> None:
             print(f"| {name} | onnxruntime CPU fp32 | {ms:.1f} | {ms / base:.3f} | {diff:.4f} |")
 
     if len(models) > 1:
-        translator = Translator(args.model, device="cpu")
-        for label, picture in canvas_pictures().items():
-            ms = median_ms(lambda p=picture: translator.translate(p), args.runs)
-            print(
-                f"| {Path(args.model).name} | Translator.translate, {label} -> PIL out "
-                f"(default path) | {ms:.1f} | {ms / base:.3f} | - |"
-            )
+        runtimes = ["torch", "onnxruntime"] if with_onnx else ["torch"]
+        for runtime in runtimes:
+            translator = Translator(args.model, device="cpu", runtime=runtime)
+            for label, picture in canvas_pictures().items():
+                ms = median_ms(lambda t=translator, p=picture: t.translate(p), args.runs)
+                print(
+                    f"| {Path(args.model).name} | Translator.translate on {runtime}, {label} -> "
+                    f"PIL out | {ms:.1f} | {ms / base:.3f} | - |"
+                )
 
 
 def canvas_pictures() -> dict:
