@@ -1,6 +1,6 @@
 """How live is the demo: pointer release -> new photo, stroke by stroke, in headless Chromium.
 
-    python benchmarks/app_latency.py [--model DIR_OR_REPO] [--stock]
+    python benchmarks/app_latency.py [--model DIR_OR_REPO] [--runtime torch|onnxruntime] [--stock]
 
 Starts `python app.py` (with GRADIO_PROFILING=1, so Gradio records its server-side phases), draws a
 face stroke by stroke with the mouse, waiting for each photo, and prints a markdown table of the
@@ -46,7 +46,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app import as_data_url, read_canvas  # noqa: E402
+from app import as_data_url, has_onnx_export, read_canvas  # noqa: E402
 from pix2pix import Translator  # noqa: E402
 from pix2pix.imaging import load_image, to_photo, to_sketch_tensor  # noqa: E402
 from tests.conftest_app import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
@@ -381,7 +381,7 @@ def report(title: str, rows: list[dict | None], server: list[dict]) -> float:
 
 def measure_app(browser, args, strokes) -> None:
     port = free_port()
-    command = [sys.executable, "app.py", "--port", str(port)]
+    command = [sys.executable, "app.py", "--port", str(port), "--runtime", args.runtime]
     server = serve(command + (["--model", args.model] if args.model else []), port)
     try:
         url = f"http://127.0.0.1:{port}/"
@@ -402,7 +402,7 @@ def measure_app(browser, args, strokes) -> None:
         for stroke in strokes:
             draw(page, stroke, box)
         drawing_s = time.monotonic() - start
-        translator = Translator(args.model)
+        translator = Translator(args.model, runtime=args.runtime)
         expected = np.asarray(translator.translate(read_canvas(final)))
         settled = wait_for_photo(page, final, expected)
         quick = (len(page.evaluate("bench.photos")), len(page.sent), settled)
@@ -519,6 +519,12 @@ def main() -> None:
     parser.add_argument(
         "--stock", action="store_true", help="also measure a plain gr.Sketchpad app"
     )
+    parser.add_argument(
+        "--runtime",
+        choices=("torch", "onnxruntime"),
+        default="onnxruntime" if has_onnx_export() else "torch",
+        help="the app's --runtime (default: onnxruntime when installed, as app.py ends up using)",
+    )
     parser.add_argument("--screenshot", type=Path, help="save the page with the face drawn here")
     parser.add_argument("--serve-stock", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -529,7 +535,7 @@ def main() -> None:
 
     strokes = face_strokes()
     print(
-        f"CPU threads: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (other work skews this)\n"
+        f"Runtime: {args.runtime}. CPU threads: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (other work skews this)\n"
     )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
