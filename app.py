@@ -570,7 +570,8 @@ def main() -> None:
             models.move_to_onnxruntime(strict=True)
     except Exception as err:  # no bundled model yet, a wrong folder, the Hub out of reach...
         sys.exit(f"error: {err}")
-    if args.runtime == "auto" and has_onnx_export():
+    # On ZeroGPU (spaces) the models belong on the GPU that each request gets.
+    if args.runtime == "auto" and spaces is None and has_onnx_export():
         threading.Thread(target=models.move_to_onnxruntime, daemon=True).start()
     translator = models.default
     print(
