@@ -5,12 +5,14 @@ generator's image_size, and gives "photo", (N, out_channels, S, S) in [-1, 1]: t
 pix2pix.imaging's to_sketch_tensor makes and to_photo reads. A hint model's "sketch" has 5
 channels (pix2pix.hints): 0 the grey sketch, 1-3 the hint colours as RGB in [-1, 1] multiplied
 by the mask (0 where there is no hint), 4 the hint mask (1 on a hint, else 0); channels 1-4 all
-zero is the sketch alone. It is the deterministic generator
-(eval mode: batch norm's running statistics, no dropout), the path Translator takes without a seed.
+zero is the sketch alone. It is the deterministic generator (eval mode: batch norm with each
+image's own statistics, see networks.ImageBatchNorm2d; no dropout), the path Translator takes
+without a seed.
 
 Export uses torch.export (`torch.onnx.export(..., dynamo=True)`), the exporter PyTorch maintains;
-the TorchScript one gives the same numbers but is deprecated since torch 2.9. It needs the optional
-packages onnx and onnxscript (pyproject's `onnx` extra; onnxruntime runs the file).
+the TorchScript one gives the same numbers but is deprecated since torch 2.9. It needs the packages
+onnx and onnxscript (in requirements.txt, and pyproject's `onnx` extra; onnxruntime runs the file).
+`cached_onnx` and `onnx_session` are what Translator(runtime="onnxruntime") and the app use.
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ class Translator:
     where the CPU has it natively. `compile=True` adds torch.compile (inductor, with weight freezing
     on CPU); it costs seconds once, on the first call, so it is off unless asked for.
 
-    runtime="onnxruntime" (CPU only; the `onnx` extra) runs the deterministic photos through
+    runtime="onnxruntime" (CPU only; needs onnx, onnxscript and onnxruntime) runs the deterministic photos through
     onnxruntime in fp32, about three times faster than torch for the bundled generator. The ONNX
     export costs seconds to tens of seconds the first time and is cached on disk
     (pix2pix.export.cached_onnx). Photos with a seed (dropout noise) still run on torch.
