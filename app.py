@@ -30,7 +30,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
 import base64
-import importlib.util
 import io
 import shlex
 import sys
@@ -47,6 +46,7 @@ from starlette.responses import PlainTextResponse
 
 from pix2pix import Translator, UNetGenerator
 from pix2pix.checkpoint import check_hub_model, hub_repo_id
+from pix2pix.export import onnx_installed
 from pix2pix.hints import PALETTE
 from pix2pix.imaging import load_image
 
@@ -556,11 +556,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def has_onnx_export() -> bool:
-    """Whether the packages to export and run the ONNX file are installed (the `onnx` extra)."""
-    return all(importlib.util.find_spec(name) for name in ("onnx", "onnxscript", "onnxruntime"))
-
-
 def main() -> None:
     args = parse_args()
     start = time.perf_counter()
@@ -571,7 +566,7 @@ def main() -> None:
     except Exception as err:  # no bundled model yet, a wrong folder, the Hub out of reach...
         sys.exit(f"error: {err}")
     # On ZeroGPU (spaces) the models belong on the GPU that each request gets.
-    if args.runtime == "auto" and spaces is None and has_onnx_export():
+    if args.runtime == "auto" and spaces is None and onnx_installed():
         threading.Thread(target=models.move_to_onnxruntime, daemon=True).start()
     translator = models.default
     print(

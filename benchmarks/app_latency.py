@@ -46,8 +46,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app import as_data_url, has_onnx_export, read_canvas  # noqa: E402
+from app import as_data_url, read_canvas  # noqa: E402
 from pix2pix import Translator  # noqa: E402
+from pix2pix.export import onnx_installed  # noqa: E402
 from pix2pix.imaging import load_image, to_photo, to_sketch_tensor  # noqa: E402
 from tests.conftest_app import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
@@ -522,7 +523,7 @@ def main() -> None:
     parser.add_argument(
         "--runtime",
         choices=("torch", "onnxruntime"),
-        default="onnxruntime" if has_onnx_export() else "torch",
+        default="onnxruntime" if onnx_installed() else "torch",
         help="the app's --runtime (default: onnxruntime when installed, as app.py ends up using)",
     )
     parser.add_argument("--screenshot", type=Path, help="save the page with the face drawn here")

@@ -15,7 +15,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as app.py sets it, before torch loads
 
 import argparse
-import importlib.util
 import statistics
 import sys
 import time
@@ -26,7 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pix2pix import Translator, UNetGenerator
-from pix2pix.export import onnx_session
+from pix2pix.export import onnx_installed, onnx_session
 from pix2pix.translate import DEFAULT_MODEL, cpu_has_bf16
 
 
@@ -91,7 +90,7 @@ def main() -> None:
         f"torch {torch.__version__}, bf16 native: {cpu_has_bf16()}\n"
     )
     # The ONNX rows need the optional packages, and are compared only when the compact model exists.
-    with_onnx = importlib.util.find_spec("onnxruntime") is not None and len(models) > 1
+    with_onnx = onnx_installed() and len(models) > 1
     print("| model | path | ms / photo (median) | x reference | max abs diff vs fp32 eager |")
     print("|---|---|---|---|---|")
     print(f"| paper unet_256 | reference: fp32 eager | {base:.1f} | 1.00 | 0 |")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import importlib.util
 import logging
 import os
 import tempfile
@@ -34,7 +35,13 @@ from pix2pix.networks import UNetGenerator
 # which fails on some operators. onnxruntime runs opset 18 since 1.14.
 MIN_OPSET = 18
 DEFAULT_OPSET = 18
-INSTALL_HINT = "pip install onnx onnxscript onnxruntime"
+ONNX_PACKAGES = ("onnx", "onnxscript", "onnxruntime")  # export, export, run
+INSTALL_HINT = "pip install " + " ".join(ONNX_PACKAGES)
+
+
+def onnx_installed() -> bool:
+    """Whether ONNX_PACKAGES are all installed, found without importing them (slow to import)."""
+    return all(importlib.util.find_spec(name) for name in ONNX_PACKAGES)
 
 
 def require_onnx() -> None:

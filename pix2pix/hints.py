@@ -80,7 +80,7 @@ def split_drawing(image: Image.Image) -> tuple[Image.Image, np.ndarray, np.ndarr
     image as imaging.load_image gives it ('L' or 'RGB'); thresholds are set for drawings of
     canvas size (256 to 1024 pixels), whose strokes are anti-aliased over 1 or 2 pixels.
     """
-    if image.mode != "L":
+    if image.mode not in ("L", "RGB"):  # convert() to the same mode would copy the picture
         image = image.convert("RGB")
     if image.mode == "L" or is_neutral(image):  # grey strokes only (most drawings): no hint
         size = (image.height, image.width)

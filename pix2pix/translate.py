@@ -75,9 +75,9 @@ class Translator:
     where the CPU has it natively. `compile=True` adds torch.compile (inductor, with weight freezing
     on CPU); it costs seconds once, on the first call, so it is off unless asked for.
 
-    runtime="onnxruntime" (CPU only; needs onnx, onnxscript and onnxruntime) runs the deterministic photos through
-    onnxruntime in fp32, about three times faster than torch for the bundled generator. The ONNX
-    export costs seconds to tens of seconds the first time and is cached on disk
+    runtime="onnxruntime" (CPU only; needs onnx, onnxscript and onnxruntime) runs the deterministic
+    photos through onnxruntime in fp32, about three times faster than torch for the bundled
+    generator. The ONNX export costs seconds the first time and is cached on disk
     (pix2pix.export.cached_onnx). Photos with a seed (dropout noise) still run on torch.
     """
 
@@ -106,7 +106,6 @@ class Translator:
         self.dtype = dtype
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         generator = load_generator(model_or_path)
-        self.runtime = runtime
         # Exported before the conversion below, so that onnxruntime gets the weights as stored.
         self.session = onnx_session(generator) if runtime == "onnxruntime" else None
         generator = generator.to(self.device, dtype=dtype, memory_format=self.memory_format)
@@ -121,6 +120,11 @@ class Translator:
             options = {"freezing": True} if self.device.type == "cpu" else None
             self._forward = torch.compile(self.generator, options=options)
         self._lock = threading.Lock()
+
+    @property
+    def runtime(self) -> str:
+        """What runs the deterministic photos: "onnxruntime" or "torch"."""
+        return "torch" if self.session is None else "onnxruntime"
 
     def translate(self, image, seed: int | None = None) -> Image.Image:
         """One photo. `image`: PIL image, numpy array, file path or Gradio canvas dict. For a hint
