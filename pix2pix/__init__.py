@@ -1,6 +1,7 @@
 """sketch2photo: pix2pix for drawing faces. `from pix2pix import UNetGenerator, PatchDiscriminator, Translator`."""
 
 from pix2pix.networks import (
+    MultiScaleDiscriminator,
     NLayerDiscriminator,
     PatchDiscriminator,
     PixelDiscriminator,
@@ -10,6 +11,7 @@ from pix2pix.networks import (
 from pix2pix.translate import Translator
 
 __all__ = [
+    "MultiScaleDiscriminator",
     "NLayerDiscriminator",
     "PatchDiscriminator",
     "PixelDiscriminator",

@@ -10,13 +10,20 @@ GAN_MODES = ("vanilla", "lsgan", "hinge", "wgangp")
 
 
 def gan_loss(
-    scores: torch.Tensor, real: bool, mode: str = "vanilla", for_discriminator: bool = True
+    scores: torch.Tensor | list[torch.Tensor],
+    real: bool,
+    mode: str = "vanilla",
+    for_discriminator: bool = True,
 ) -> torch.Tensor:
     """How far the patch scores are from saying `real`.
 
     vanilla is the paper's cross-entropy; lsgan least squares; hinge and wgangp critics, for which the
-    generator's loss is just the negated score (`for_discriminator=False`).
+    generator's loss is just the negated score (`for_discriminator=False`). A list of score maps
+    (a multi-scale discriminator's) gives the mean of their losses.
     """
+    if isinstance(scores, list):
+        losses = [gan_loss(s, real, mode, for_discriminator) for s in scores]
+        return torch.stack(losses).mean()
     scores = scores.float()  # losses in fp32 also under autocast
     if mode == "vanilla":
         target = torch.ones_like(scores) if real else torch.zeros_like(scores)
@@ -37,6 +44,8 @@ def gradient_penalty(
     alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
     mixed = (alpha * real + (1 - alpha) * fake.detach()).requires_grad_(True)
     scores = discriminator(mixed)
-    (grad,) = torch.autograd.grad(scores.float().sum(), mixed, create_graph=True)
+    scores = scores if isinstance(scores, list) else [scores]
+    total = sum(s.float().sum() for s in scores)
+    (grad,) = torch.autograd.grad(total, mixed, create_graph=True)
     norm = grad.flatten(1).float().norm(2, dim=1)
     return weight * ((norm - 1) ** 2).mean()

@@ -263,6 +263,48 @@ class NLayerDiscriminator(nn.Module):
 PatchDiscriminator = NLayerDiscriminator
 
 
+class MultiScaleDiscriminator(nn.Module):
+    """pix2pixHD's discriminator (Wang et al., CVPR 2018): the same PatchGAN at `scales` sizes.
+
+    Scale k judges the pair shrunk k-1 times by 2 (3x3 average pooling, as pix2pixHD), so its
+    70x70 patches cover 2**(k-1) times more of the face: at 256 pixels the third scale sees a whole
+    face, the first the texture. The output is one score map per scale; `gan_loss` averages their
+    losses, so each scale counts the same however many patches it has.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 6,
+        ndf: int = 64,
+        n_layers: int = 3,
+        norm: str = "batch",
+        scales: int = 2,
+    ):
+        super().__init__()
+        self.scales = nn.ModuleList(
+            NLayerDiscriminator(in_channels, ndf, n_layers, norm) for _ in range(scales)
+        )
+
+    def _pairs(self, pair: torch.Tensor):
+        for i, scale in enumerate(self.scales):
+            if i:
+                pair = F.avg_pool2d(pair, 3, stride=2, padding=1, count_include_pad=False)
+            yield scale, pair
+
+    def forward(self, pair: torch.Tensor) -> list[torch.Tensor]:
+        return [scale(shrunk) for scale, shrunk in self._pairs(pair)]
+
+    def features(self, pair: torch.Tensor) -> list:
+        """Every scale's hidden activations in order, then the list of score maps (the layout of
+        NLayerDiscriminator.features, so feature matching reads both the same way)."""
+        hidden, scores = [], []
+        for scale, shrunk in self._pairs(pair):
+            *found, score = scale.features(shrunk)
+            hidden += found
+            scores.append(score)
+        return [*hidden, scores]
+
+
 class PixelDiscriminator(nn.Module):
     """1x1 PatchGAN ("pixelGAN"): judges each pixel on its own; pushes colour, not structure."""
 

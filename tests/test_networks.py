@@ -1,7 +1,14 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
-from pix2pix import PatchDiscriminator, PixelDiscriminator, UNetGenerator, init_weights
+from pix2pix import (
+    MultiScaleDiscriminator,
+    PatchDiscriminator,
+    PixelDiscriminator,
+    UNetGenerator,
+    init_weights,
+)
 
 
 def count(net: torch.nn.Module) -> int:
@@ -55,6 +62,23 @@ def test_discriminators_judge_pairs():
     assert PatchDiscriminator(in_channels=4, ndf=8)(pair).shape == (2, 1, 30, 30)  # 70x70 patches
     assert PatchDiscriminator(in_channels=4, ndf=8, n_layers=1)(pair).shape == (2, 1, 126, 126)
     assert PixelDiscriminator(in_channels=4, ndf=8)(pair).shape == (2, 1, 256, 256)
+
+
+def test_multi_scale_discriminator_judges_the_pair_at_each_size():
+    """pix2pixHD's layout: scale k sees the pair average-pooled k-1 times; features lists every
+    scale's hidden layers, then the score maps, as the single PatchGAN's does."""
+    torch.manual_seed(0)
+    D = MultiScaleDiscriminator(in_channels=4, ndf=8, scales=3)
+    pair = torch.randn(2, 4, 256, 256)
+    scores = D(pair)
+    assert [tuple(s.shape) for s in scores] == [(2, 1, 30, 30), (2, 1, 14, 14), (2, 1, 6, 6)]
+    half = F.avg_pool2d(pair, 3, stride=2, padding=1, count_include_pad=False)
+    assert torch.allclose(scores[0], D.scales[0](pair))
+    assert torch.allclose(scores[1], D.scales[1](half))
+    assert not torch.allclose(D.scales[1](half), D.scales[2](half))  # each scale its own weights
+    *hidden, last = D.features(pair)
+    assert len(hidden) == 3 * 4  # 4 LeakyReLUs per 3-layer PatchGAN
+    assert all(torch.allclose(a, b) for a, b in zip(last, scores, strict=True))
 
 
 @pytest.mark.parametrize("init_type", ["normal", "xavier", "kaiming", "orthogonal"])

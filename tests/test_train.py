@@ -14,10 +14,13 @@ import torch
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file
 
+from pix2pix.losses import GAN_MODES, gan_loss
+from pix2pix.networks import MultiScaleDiscriminator
 from tests.conftest import REPO
 from train.__main__ import main
 from train.config import TrainConfig
 from train.loop import Precision, build_models, feature_matching, load_data, train, train_step
+from train.publish import describe_discriminator
 
 
 def draw_pair(rng: np.random.Generator, size: int = 32) -> tuple[Image.Image, Image.Image]:
@@ -712,3 +715,37 @@ def test_feature_matching_pulls_generated_activations_towards_real(pairs_dir, tm
     assert plain["G_FM"] == 0  # the paper's loss by default
     with pytest.raises(ValueError, match="lambda-fm needs a PatchGAN"):
         tiny(pairs_dir, tmp_path, lambda_fm=1.0, n_layers_d=0).check()
+
+
+@pytest.mark.parametrize("mode", GAN_MODES)
+def test_gan_loss_of_several_score_maps_is_the_mean_of_their_losses(mode):
+    """A multi-scale discriminator's scales count the same, whatever their number of patches."""
+    fine, coarse = torch.randn(1, 1, 30, 30), torch.randn(1, 1, 6, 6)
+    for real in (True, False):
+        expected = (gan_loss(fine, real, mode) + gan_loss(coarse, real, mode)) / 2
+        assert torch.allclose(gan_loss([fine, coarse], real, mode), expected)
+
+
+def test_multi_scale_discriminator_trains_every_scale(pairs_dir, tmp_path):
+    config = tiny(pairs_dir, tmp_path, image_size=64, d_scales=2, lambda_fm=10.0)
+    config.check()
+    models = build_models(config, torch.device("cpu"))
+    D = models.discriminator
+    assert isinstance(D, MultiScaleDiscriminator) and len(D.scales) == 2
+    before = {k: v.clone() for k, v in D.state_dict().items()}
+    batch = {"input": torch.rand(1, 1, 64, 64) * 2 - 1, "target": torch.rand(1, 3, 64, 64) * 2 - 1}
+    losses = train_step(models, batch, config, Precision(False, torch.device("cpu")))
+    assert losses["G_FM"] > 0 and all(np.isfinite(v) for v in losses.values())
+    for scale in ("scales.0.model.0.weight", "scales.1.model.0.weight"):
+        assert not torch.equal(before[scale], D.state_dict()[scale])
+    assert "at 2 image sizes" in describe_discriminator(config)
+    assert describe_discriminator(tiny(pairs_dir, tmp_path)) == "70x70 PatchGAN"
+
+
+def test_multi_scale_settings_that_cannot_train_are_refused(pairs_dir, tmp_path):
+    with pytest.raises(ValueError, match="d-scales needs a PatchGAN"):
+        tiny(pairs_dir, tmp_path, d_scales=2, n_layers_d=0).check()
+    with pytest.raises(ValueError, match="below 32 pixels"):
+        tiny(pairs_dir, tmp_path, image_size=64, d_scales=3).check()
+    with pytest.raises(ValueError, match="d-scales must be at least 1"):
+        tiny(pairs_dir, tmp_path, d_scales=0).check()

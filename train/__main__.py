@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--ngf", type=int, help="generator filters in the first layer")
     model.add_argument("--ndf", type=int, help="discriminator filters in the first layer")
     model.add_argument(
+        "--d-scales",
+        type=int,
+        help="ours: the PatchGAN at this many image sizes, each half the last (pix2pixHD's "
+        "multi-scale discriminator; 2-3 see the whole face); 1, the default, is the paper's",
+    )
+    model.add_argument(
         "--n-layers-d",
         type=int,
         help="discriminator depth: 3 is the 70x70 PatchGAN, 0 the 1x1 pixel discriminator",

@@ -26,6 +26,7 @@ class TrainConfig:
     ngf: int = 64
     ndf: int = 64
     n_layers_d: int = 3  # 3: the 70x70 PatchGAN; 0: the 1x1 pixel discriminator
+    d_scales: int = 1  # ours: PatchGANs at this many image sizes (pix2pixHD uses 2-3); 1: the paper
     norm: str = "batch"
     init_from: str | None = None
     epochs: int = 100
@@ -76,6 +77,7 @@ class TrainConfig:
             "eval_pairs",
             "ngf",
             "ndf",
+            "d_scales",
         ):
             minimum = 0 if name == "epochs_decay" else 1
             if getattr(self, name) < minimum:
@@ -89,6 +91,15 @@ class TrainConfig:
         if self.lambda_fm and self.n_layers_d == 0:
             raise ValueError(
                 "--lambda-fm needs a PatchGAN with hidden layers (--n-layers-d 1 or more)."
+            )
+        if self.d_scales > 1 and self.n_layers_d == 0:
+            raise ValueError(
+                "--d-scales needs a PatchGAN (--n-layers-d 1 or more): the pixel discriminator "
+                "judges single pixels, the same at every size."
+            )
+        if self.d_scales > 1 and self.image_size >> (self.d_scales - 1) < 32:
+            raise ValueError(
+                f"--d-scales {self.d_scales} shrinks {self.image_size}-pixel pairs below 32 pixels."
             )
         if not 0 <= self.doodle_prob <= 1:
             raise ValueError("--doodle-prob is a probability between 0 and 1.")

@@ -34,7 +34,13 @@ from tqdm import tqdm
 
 from pix2pix.hints import HINT_CHANNELS
 from pix2pix.losses import gan_loss, gradient_penalty
-from pix2pix.networks import NLayerDiscriminator, PixelDiscriminator, UNetGenerator, init_weights
+from pix2pix.networks import (
+    MultiScaleDiscriminator,
+    NLayerDiscriminator,
+    PixelDiscriminator,
+    UNetGenerator,
+    init_weights,
+)
 from pix2pix.translate import pick_device
 from train.config import TrainConfig
 from train.data import (
@@ -104,6 +110,10 @@ def build_models(config: TrainConfig, device: torch.device) -> Models:
     pair_channels = in_ch + out_ch
     if config.n_layers_d == 0:
         discriminator = PixelDiscriminator(pair_channels, config.ndf, config.norm)
+    elif config.d_scales > 1:
+        discriminator = MultiScaleDiscriminator(
+            pair_channels, config.ndf, config.n_layers_d, config.norm, config.d_scales
+        )
     else:
         discriminator = NLayerDiscriminator(
             pair_channels, config.ndf, config.n_layers_d, config.norm

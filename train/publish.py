@@ -55,6 +55,16 @@ photo = Translator("{model_ref}").translate("sketch.png")
 """
 
 
+def describe_discriminator(config: TrainConfig) -> str:
+    """The card's words for the discriminator the run trained against."""
+    if config.n_layers_d == 0:
+        return "1x1 pixel"
+    patch = "70x70 PatchGAN" if config.n_layers_d == 3 else f"{config.n_layers_d}-layer PatchGAN"
+    if config.d_scales == 1:
+        return patch
+    return f"{patch} at {config.d_scales} image sizes (pix2pixHD's multi-scale)"
+
+
 def describe_metrics(metrics: dict | None, about: str) -> str:
     """The card's quality section: the scores and what they were computed on, or why there are none."""
     if not metrics:
@@ -101,7 +111,7 @@ def write_card(
         direction=config.direction,
         lambda_l1=config.lambda_l1,
         gan_mode=config.gan_mode,
-        disc="70x70 PatchGAN" if config.n_layers_d == 3 else f"{config.n_layers_d}-layer",
+        disc=describe_discriminator(config),
         lr=config.lr,
         batch_size=config.batch_size,
         trained=trained,
