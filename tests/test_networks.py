@@ -117,3 +117,33 @@ def test_batch_norm_uses_each_images_own_statistics_outside_training():
         textbook = generator(sketches)
     assert torch.allclose(together, one_by_one, atol=1e-5)
     assert not torch.allclose(textbook, together, atol=1e-2)
+
+
+def test_resize_convolutions_paint_no_checkerboard_on_a_flat_input():
+    """A transposed convolution gives a flat input a period-2 pattern (its kernel overlaps
+    unevenly); nearest resize then a 3x3 convolution keeps it flat away from the border."""
+    from pix2pix.networks import up_conv
+
+    torch.manual_seed(0)
+    flat = torch.ones(1, 4, 8, 8)
+    inside = (slice(None), slice(None), slice(2, -2), slice(2, -2))
+    transposed = up_conv(4, 2, "transpose")(flat)[inside]
+    resized = up_conv(4, 2, "resize")(flat)[inside]
+    assert transposed.shape == resized.shape == (1, 2, 12, 12)
+    assert transposed.std(dim=(2, 3)).min() > 1e-3
+    assert resized.std(dim=(2, 3)).max() < 1e-6
+
+
+def test_resize_generator_round_trips_and_refuses_unknown_upsampling(tmp_path):
+    generator = UNetGenerator(ngf=4, num_downs=6, upsample="resize")
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in generator.modules())
+    assert generator(torch.randn(1, 1, 64, 64)).shape == (1, 3, 64, 64)
+    generator.save_pretrained(tmp_path)
+    loaded = UNetGenerator.from_pretrained(tmp_path)
+    assert loaded.upsample == "resize"
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(generator.state_dict().values(), loaded.state_dict().values(), strict=True)
+    )
+    with pytest.raises(ValueError, match="upsample"):
+        UNetGenerator(ngf=4, upsample="bilinear")

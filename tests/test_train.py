@@ -749,3 +749,15 @@ def test_multi_scale_settings_that_cannot_train_are_refused(pairs_dir, tmp_path)
         tiny(pairs_dir, tmp_path, image_size=64, d_scales=3).check()
     with pytest.raises(ValueError, match="d-scales must be at least 1"):
         tiny(pairs_dir, tmp_path, d_scales=0).check()
+
+
+def test_resize_convolution_decoder_trains_and_fine_tunes_as_saved(pairs_dir, tmp_path):
+    """--upsample resize builds the decoder the card names; --init-from keeps the saved decoder."""
+    run = tmp_path / "run"
+    train(tiny(pairs_dir, run, upsample="resize", max_steps=2))
+    saved = json.loads((run / "model" / "config.json").read_text())
+    assert saved["upsample"] == "resize"
+    assert "U-Net with resize-convolutions" in (run / "model" / "README.md").read_text()
+    again = tiny(pairs_dir, tmp_path / "again", init_from=str(run / "model"), max_steps=1)
+    models = build_models(again, torch.device("cpu"))
+    assert again.upsample == "resize" and models.bare_generator.upsample == "resize"

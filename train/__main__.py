@@ -113,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="training resolution (power of two); the U-Net depth is log2 of it",
     )
     model.add_argument("--ngf", type=int, help="generator filters in the first layer")
+    model.add_argument(
+        "--upsample",
+        choices=["transpose", "resize"],
+        help="the decoder's upsampling: transpose, the paper's transposed convolutions (default), "
+        "or resize, nearest-neighbour resize then a 3x3 convolution (no checkerboard)",
+    )
     model.add_argument("--ndf", type=int, help="discriminator filters in the first layer")
     model.add_argument(
         "--d-scales",

@@ -28,6 +28,7 @@ class TrainConfig:
     n_layers_d: int = 3  # 3: the 70x70 PatchGAN; 0: the 1x1 pixel discriminator
     d_scales: int = 1  # ours: PatchGANs at this many image sizes (pix2pixHD uses 2-3); 1: the paper
     norm: str = "batch"
+    upsample: str = "transpose"  # ours: "resize" for resize-convolutions in the decoder
     init_from: str | None = None
     epochs: int = 100
     epochs_decay: int = 100

@@ -102,10 +102,13 @@ def build_models(config: TrainConfig, device: torch.device) -> Models:
                 f"--init-from {config.init_from} was built for {generator.image_size}x"
                 f"{generator.image_size}; pass --image-size {generator.image_size}."
             )
-        config.ngf = generator.ngf  # the saved architecture wins; the card and args.json say so
+        # the saved architecture wins; the card and args.json say so
+        config.ngf, config.upsample = generator.ngf, generator.upsample
     else:
         generator = init_weights(
-            UNetGenerator(in_ch, out_ch, config.ngf, config.num_downs, config.norm)
+            UNetGenerator(
+                in_ch, out_ch, config.ngf, config.num_downs, config.norm, upsample=config.upsample
+            )
         )
     pair_channels = in_ch + out_ch
     if config.n_layers_d == 0:

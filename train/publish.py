@@ -30,7 +30,7 @@ tags:
 
 # sketch2photo generator
 
-A pix2pix generator (U-Net, ngf {ngf}, {size}x{size}, {direction}) trained with
+A pix2pix generator (U-Net{decoder}, ngf {ngf}, {size}x{size}, {direction}) trained with
 [sketch2photo](https://arxiv.org/abs/1611.07004)'s trainer: L1 x {lambda_l1} + {gan_mode} GAN loss against a
 {disc} discriminator, Adam lr {lr}, batch size {batch_size}, {trained}.
 
@@ -107,6 +107,7 @@ def write_card(
         )
     card = CARD.format(
         ngf=config.ngf,
+        decoder=" with resize-convolutions" if config.upsample == "resize" else "",
         size=config.image_size,
         direction=config.direction,
         lambda_l1=config.lambda_l1,
