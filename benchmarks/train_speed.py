@@ -21,17 +21,20 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-SETTINGS = [  # (label, ngf, ndf, batch, amp, hints, threads (0 = torch's default), lambda_fm)
-    ("paper: unet_256 + PatchGAN", 64, 64, 1, False, False, 0, 0),
-    ("paper: unet_256 + PatchGAN", 64, 64, 1, True, False, 0, 0),
-    ("paper: unet_256 + PatchGAN", 64, 64, 16, False, False, 0, 0),
-    ("paper: unet_256 + PatchGAN", 64, 64, 16, True, False, 0, 0),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 1, False, True, 0, 0),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 0, 0),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 1, 0),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 1, 10),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 4, True, True, 0, 0),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 16, False, True, 0, 0),
+SETTINGS = [  # (label, ngf, ndf, batch, amp, hints, threads (0 = torch's default), lambda_fm,
+    # discriminator scales)
+    ("paper: unet_256 + PatchGAN", 64, 64, 1, False, False, 0, 0, 1),
+    ("paper: unet_256 + PatchGAN", 64, 64, 1, True, False, 0, 0, 1),
+    ("paper: unet_256 + PatchGAN", 64, 64, 16, False, False, 0, 0, 1),
+    ("paper: unet_256 + PatchGAN", 64, 64, 16, True, False, 0, 0, 1),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 1, False, True, 0, 0, 1),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 0, 0, 1),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 1, 0, 1),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 1, 10, 1),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 4, True, True, 0, 0, 1),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 16, False, True, 0, 0, 1),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 1, 10, 2),
+    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 1, 10, 3),
 ]
 
 
@@ -43,6 +46,7 @@ def measure(
     hints: bool,
     threads: int,
     lambda_fm: float,
+    d_scales: int,
     device: str,
     steps: int,
 ) -> dict:
@@ -52,7 +56,13 @@ def measure(
     torch.set_num_threads(threads or torch.get_num_threads())
     dev = torch.device(device)
     config = TrainConfig(
-        ngf=ngf, ndf=ndf, batch_size=batch, amp=amp, hints=hints, lambda_fm=lambda_fm
+        ngf=ngf,
+        ndf=ndf,
+        batch_size=batch,
+        amp=amp,
+        hints=hints,
+        lambda_fm=lambda_fm,
+        d_scales=d_scales,
     )
     models = build_models(config, dev)
     precision = Precision(amp, dev)
@@ -109,7 +119,7 @@ def main() -> None:
         "| setting | input | threads | batch | precision | loss | s / step | steps / s | images / s | peak RSS MiB | peak GPU MiB |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for label, ngf, ndf, batch, amp, hints, threads, lambda_fm in SETTINGS:
+    for label, ngf, ndf, batch, amp, hints, threads, lambda_fm, d_scales in SETTINGS:
         if args.quick and ngf == 64 and batch == 16:
             continue
         out = subprocess.run(
@@ -121,7 +131,7 @@ def main() -> None:
                 "--steps",
                 str(args.steps),
                 "--one",
-                json.dumps([ngf, ndf, batch, amp, hints, threads, lambda_fm]),
+                json.dumps([ngf, ndf, batch, amp, hints, threads, lambda_fm, d_scales]),
             ],
             capture_output=True,
             text=True,
@@ -129,11 +139,13 @@ def main() -> None:
             check=True,
         )
         r = json.loads(out.stdout.strip().splitlines()[-1])
+        loss = f"L1 + GAN + FM x {lambda_fm:g}" if lambda_fm else "L1 + GAN"
+        loss += f", D at {d_scales} scales" if d_scales > 1 else ""
         gpu = f"{r['gpu_mib']:.0f}" if r["gpu_mib"] is not None else "-"
         print(
             f"| {label} | {'sketch + hints' if hints else 'sketch'} | {threads or torch.get_num_threads()} "
             f"| {batch} | {'amp (bf16)' if amp else 'fp32'} "
-            f"| {f'L1 + GAN + FM x {lambda_fm:g}' if lambda_fm else 'L1 + GAN'} | {r['s_per_step']:.3f} | "
+            f"| {loss} | {r['s_per_step']:.3f} | "
             f"{1 / r['s_per_step']:.2f} | {batch / r['s_per_step']:.1f} | {r['rss_mib']:.0f} | {gpu} |",
             flush=True,
         )
