@@ -409,6 +409,47 @@ def test_augmentation_crops_and_flips_both_images_alike(tmp_path):
     assert plain["sketch"][0, 0, 0] < plain["sketch"][0, 0, -1]  # never flipped
 
 
+def _box(mask: torch.Tensor) -> tuple[int, int, int, int]:
+    rows, cols = torch.where(mask.any(1))[0], torch.where(mask.any(0))[0]
+    return rows.min().item(), rows.max().item(), cols.min().item(), cols.max().item()
+
+
+def test_place_prob_shrinks_and_moves_both_images_alike_on_white_paper(tmp_path):
+    """A black square drawn where the photo has a red one, on white: placed pairs keep the two
+    squares together, smaller than the crop alone leaves them and at many spots."""
+    sketch = np.full((64, 64), 255, np.uint8)
+    sketch[16:48, 16:48] = 0
+    photo = np.full((64, 64, 3), 255, np.uint8)
+    photo[16:48, 16:48] = (200, 0, 0)
+    for i in range(8):
+        _save(tmp_path / "A" / f"{i}.png", sketch)
+        _save(tmp_path / "B" / f"{i}.png", photo)
+    pairs = find_pairs(tmp_path, "folders")
+
+    def boxes(dataset: PairDataset) -> list[tuple[int, int, int, int]]:
+        found = []
+        for epoch in range(3):
+            dataset.set_epoch(epoch)
+            for example in dataset:
+                ink, red = _box(example["sketch"][0] < 0), _box(example["photo"][1] < 0)
+                assert all(abs(a - b) <= 1 for a, b in zip(ink, red, strict=True))
+                found.append(ink)
+        return found
+
+    def sides(found: list[tuple[int, int, int, int]]) -> list[int]:
+        return [bottom - top + 1 for top, bottom, _, _ in found]
+
+    cropped = boxes(PairDataset(pairs, image_size=64))
+    placed = boxes(PairDataset(pairs, image_size=64, place_prob=1.0))
+    assert min(sides(cropped)) >= 35  # 32 pixels grown to the load size
+    assert min(sides(placed)) < 24 and max(sides(placed)) <= 37
+    assert len({(top, left) for top, _, left, _ in placed}) > 12
+    unplaced = PairDataset(pairs, image_size=64, place_prob=1.0, augment=False)[0]
+    assert _box(unplaced["sketch"][0] < 0) == (16, 47, 16, 47)  # evaluation is never moved
+    with pytest.raises(ValueError, match="place_prob"):
+        PairDataset(pairs, place_prob=-0.1)
+
+
 def test_examples_depend_only_on_seed_epoch_and_index(tmp_path):
     pairs = _ramp_pairs(tmp_path)
 

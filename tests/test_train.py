@@ -749,6 +749,8 @@ def test_multi_scale_settings_that_cannot_train_are_refused(pairs_dir, tmp_path)
         tiny(pairs_dir, tmp_path, image_size=64, d_scales=3).check()
     with pytest.raises(ValueError, match="d-scales must be at least 1"):
         tiny(pairs_dir, tmp_path, d_scales=0).check()
+    with pytest.raises(ValueError, match="place-prob is a probability"):
+        tiny(pairs_dir, tmp_path, place_prob=1.5).check()
 
 
 def test_resize_convolution_decoder_trains_and_fine_tunes_as_saved(pairs_dir, tmp_path):

@@ -80,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="ours: share of examples whose sketch is replaced by a doodle drawn from the photo",
     )
     data.add_argument(
+        "--place-prob",
+        type=float,
+        help="ours: share of pairs shrunk to 50-100%% and moved to a random spot on white paper, "
+        "so that faces drawn small or off-centre are met in training (0, the default: the paper's "
+        "crop only)",
+    )
+    data.add_argument(
         "--strict",
         action="store_true",
         help="stop before training if any file is unreadable, a pair mismatched, or a sketch or "

@@ -21,6 +21,9 @@ class TrainConfig:
     doodle_prob: float = (
         0.0  # share of examples whose sketch is a doodle drawn from the photo (ours)
     )
+    place_prob: float = (
+        0.0  # ours: share of pairs shrunk and moved on white paper (small/off-centre faces)
+    )
     hints: bool = False  # ours: the generator also takes colour hints (1 + 4 input channels)
     image_size: int = 256
     ngf: int = 64
@@ -102,8 +105,9 @@ class TrainConfig:
             raise ValueError(
                 f"--d-scales {self.d_scales} shrinks {self.image_size}-pixel pairs below 32 pixels."
             )
-        if not 0 <= self.doodle_prob <= 1:
-            raise ValueError("--doodle-prob is a probability between 0 and 1.")
+        for name in ("doodle_prob", "place_prob"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"--{name.replace('_', '-')} is a probability between 0 and 1.")
         for name in ("max_steps", "workers", "holdout"):
             if (getattr(self, name) or 0) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} cannot be negative.")

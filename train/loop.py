@@ -433,6 +433,7 @@ def load_data(config: TrainConfig) -> RunData:
         direction=config.direction,
         seed=config.seed,
         doodle_prob=config.doodle_prob,
+        place_prob=config.place_prob,
         hints=config.hints,
     )
     return RunData(dataset, problems, described, eval_pairs, eval_about)

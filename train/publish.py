@@ -100,6 +100,8 @@ def write_card(
     text = data.describe()
     if config.doodle_prob:
         text += f"; {config.doodle_prob:.0%} of sketches replaced by doodles drawn from the photo"
+    if config.place_prob:
+        text += f"; {config.place_prob:.0%} of pairs shrunk and moved on white paper"
     if data.problems:
         text += (
             f". {len(data.problems)} file(s) were left out (unreadable, mismatched, or without a "
