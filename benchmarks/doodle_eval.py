@@ -20,6 +20,8 @@ Two sets of doodles:
   (train/doodle.py), in the ways visitors draw (pens, hair, glasses, beards, size and placement).
 - val doodles: the first --val-count pairs (by name) of a held-out set made by `python -m train.faces`
   (people not in training); there the drawn positions are the face mesh's on the true photo.
+  With --val-moved also the same pairs shrunk and moved on white paper (train.data.place_on_paper,
+  seeded per pair): val faces are all centred and full size, visitors' drawings are not.
 
 References: --bare judges the doodles themselves, --real the true val photos (placed is trivially
 all of them there, the mesh compared with itself). What the project measured: real photos 0.77
@@ -54,6 +56,7 @@ from benchmarks.eval_doodles import eval_doodles  # noqa: E402
 from pix2pix.hints import HINT_CHANNELS, no_hints  # noqa: E402
 from pix2pix.imaging import to_photo, to_sketch_tensor  # noqa: E402
 from pix2pix.networks import UNetGenerator  # noqa: E402
+from train.data import place_on_paper  # noqa: E402
 
 SIZE = 256  # the frame everything is judged in: the model's, the val pairs', the doodles shrunk
 PLACED_NME = 0.25
@@ -229,16 +232,21 @@ def eval_examples() -> list[Example]:
     return examples
 
 
-def val_examples(folder: Path, count: int, judges: Judges) -> list[Example]:
-    """The first `count` pairs by name; the drawn points are the mesh's on the true photo."""
+def val_examples(folder: Path, count: int, judges: Judges, moved: bool = False) -> list[Example]:
+    """The first `count` pairs by name; the drawn points are the mesh's on the true photo.
+
+    moved: each pair shrunk and moved on white paper as `--place-prob` trains (seeded by its
+    index, so every run scores the same pictures): the val faces are all centred and full size."""
     examples = []
-    for path in sorted((folder / "sketches").glob("*.png"))[:count]:
+    for k, path in enumerate(sorted((folder / "sketches").glob("*.png"))[:count]):
         photo = Image.open(folder / "photos" / f"{path.stem}.jpg").convert("RGB")
         doodle = Image.open(path).convert("L")
         if doodle.size != (SIZE, SIZE) or photo.size != (SIZE, SIZE):
             raise SystemExit(
                 f"{path.stem}: val pairs must be {SIZE}x{SIZE}, as train.faces writes."
             )
+        if moved:
+            doodle, photo = place_on_paper(doodle, photo, np.random.default_rng(k))
         points = judges.face_points(np.asarray(photo))
         examples.append(Example(path.stem, doodle, points, photo))
     return examples
@@ -274,6 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--val", type=Path, default=DEFAULT_VAL, help="held-out pairs from train.faces"
     )
     parser.add_argument("--val-count", type=int, default=36)
+    parser.add_argument(
+        "--val-moved",
+        action="store_true",
+        help="also score the val doodles shrunk and moved on white paper (as --place-prob trains)",
+    )
     parser.add_argument("--grid", type=Path, default=ROOT / "eval" / "doodle_grid.png")
     parser.add_argument(
         "--threads", type=int, default=1, help="torch threads (1 leaves a core to training)"
@@ -295,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
     sets = {"eval doodles": eval_examples()}
     if args.val.is_dir():
         sets["val doodles"] = val_examples(args.val, args.val_count, judges)
+        if args.val_moved:
+            sets["val doodles, shrunk and moved"] = val_examples(
+                args.val, args.val_count, judges, moved=True
+            )
     else:
         print(f"No val pairs at {args.val} (make them with python -m train.faces); skipped.")
 
