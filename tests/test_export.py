@@ -127,3 +127,18 @@ def test_hint_model_exports_five_channels_and_runs_in_onnxruntime(tmp_path, caps
     (got,) = session.run(["photo"], {"sketch": inputs.numpy()})
     assert expected.std() > 0.05
     assert np.abs(got - expected).max() < 1e-3
+
+
+def test_resize_convolution_generator_exports_its_photo(tmp_path):
+    """The resize decoder's nearest upsampling goes through the exporter as ONNX Resize."""
+    torch.manual_seed(0)
+    generator = UNetGenerator(ngf=4, num_downs=6, upsample="resize").eval()
+    path = export_onnx(generator, tmp_path / "resize.onnx")
+    assert "Resize" in {node.op_type for node in onnx.load(path).graph.node}
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    sketch = torch.rand(1, 1, 64, 64) * 2 - 1
+    with torch.no_grad():
+        expected = generator(sketch).numpy()
+    (got,) = session.run(["photo"], {"sketch": sketch.numpy()})
+    assert expected.std() > 0.01
+    assert np.abs(got - expected).max() < 1e-3
