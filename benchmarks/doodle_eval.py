@@ -232,24 +232,30 @@ def eval_examples() -> list[Example]:
     return examples
 
 
-def val_examples(folder: Path, count: int, judges: Judges, moved: bool = False) -> list[Example]:
-    """The first `count` pairs by name; the drawn points are the mesh's on the true photo.
-
-    moved: each pair shrunk and moved on white paper as `--place-prob` trains (seeded by its
-    index, so every run scores the same pictures): the val faces are all centred and full size."""
+def val_examples(folder: Path, count: int, judges: Judges) -> list[Example]:
+    """The first `count` pairs by name; the drawn points are the mesh's on the true photo."""
     examples = []
-    for k, path in enumerate(sorted((folder / "sketches").glob("*.png"))[:count]):
+    for path in sorted((folder / "sketches").glob("*.png"))[:count]:
         photo = Image.open(folder / "photos" / f"{path.stem}.jpg").convert("RGB")
         doodle = Image.open(path).convert("L")
         if doodle.size != (SIZE, SIZE) or photo.size != (SIZE, SIZE):
             raise SystemExit(
                 f"{path.stem}: val pairs must be {SIZE}x{SIZE}, as train.faces writes."
             )
-        if moved:
-            doodle, photo = place_on_paper(doodle, photo, np.random.default_rng(k))
         points = judges.face_points(np.asarray(photo))
         examples.append(Example(path.stem, doodle, points, photo))
     return examples
+
+
+def moved_examples(examples: list[Example], judges: Judges) -> list[Example]:
+    """Each val pair shrunk and moved on white paper as `--place-prob` trains (seeded by its index,
+    so every run scores the same pictures): the val faces are all centred and full size. The
+    drawn points are the mesh's on the moved true photo."""
+    moved = []
+    for k, example in enumerate(examples):
+        doodle, photo = place_on_paper(example.doodle, example.photo, np.random.default_rng(k))
+        moved.append(Example(example.name, doodle, judges.face_points(np.asarray(photo)), photo))
+    return moved
 
 
 def grid(blocks: list[dict[str, list[Image.Image]]], cell: int = 160) -> Image.Image:
@@ -309,9 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.val.is_dir():
         sets["val doodles"] = val_examples(args.val, args.val_count, judges)
         if args.val_moved:
-            sets["val doodles, shrunk and moved"] = val_examples(
-                args.val, args.val_count, judges, moved=True
-            )
+            sets["val doodles, shrunk and moved"] = moved_examples(sets["val doodles"], judges)
     else:
         print(f"No val pairs at {args.val} (make them with python -m train.faces); skipped.")
 

@@ -15,62 +15,69 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-SETTINGS = [  # (label, ngf, ndf, batch, amp, hints, threads (0 = torch's default), lambda_fm,
-    # discriminator scales)
-    ("paper: unet_256 + PatchGAN", 64, 64, 1, False, False, 0, 0, 1),
-    ("paper: unet_256 + PatchGAN", 64, 64, 1, True, False, 0, 0, 1),
-    ("paper: unet_256 + PatchGAN", 64, 64, 16, False, False, 0, 0, 1),
-    ("paper: unet_256 + PatchGAN", 64, 64, 16, True, False, 0, 0, 1),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 1, False, True, 0, 0, 1),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 0, 0, 1),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 1, 0, 1),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 1, 10, 1),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 4, True, True, 0, 0, 1),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 16, False, True, 0, 0, 1),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 1, 10, 2),
-    ("bundled: ngf 16 + ndf 32", 16, 32, 1, True, True, 1, 10, 3),
+
+class Setting(NamedTuple):
+    """One row of the table: what differs from the paper's step (batch 1, fp32, L1 + GAN)."""
+
+    label: str
+    ngf: int
+    ndf: int
+    batch: int = 1
+    amp: bool = False
+    hints: bool = False
+    threads: int = 0  # 0: torch's default
+    lambda_fm: float = 0
+    d_scales: int = 1
+
+
+PAPER = dict(label="paper: unet_256 + PatchGAN", ngf=64, ndf=64)
+BUNDLED = dict(label="bundled: ngf 16 + ndf 32", ngf=16, ndf=32, hints=True)
+SETTINGS = [
+    Setting(**PAPER),
+    Setting(**PAPER, amp=True),
+    Setting(**PAPER, batch=16),
+    Setting(**PAPER, batch=16, amp=True),
+    Setting(**BUNDLED),
+    Setting(**BUNDLED, amp=True),
+    Setting(**BUNDLED, amp=True, threads=1),
+    Setting(**BUNDLED, amp=True, threads=1, lambda_fm=10),
+    Setting(**BUNDLED, amp=True, batch=4),
+    Setting(**BUNDLED, batch=16),
+    Setting(**BUNDLED, amp=True, threads=1, lambda_fm=10, d_scales=2),
+    Setting(**BUNDLED, amp=True, threads=1, lambda_fm=10, d_scales=3),
 ]
 
 
-def measure(
-    ngf: int,
-    ndf: int,
-    batch: int,
-    amp: bool,
-    hints: bool,
-    threads: int,
-    lambda_fm: float,
-    d_scales: int,
-    device: str,
-    steps: int,
-) -> dict:
+def measure(setting: Setting, device: str, steps: int) -> dict:
     from train.config import TrainConfig
     from train.loop import Precision, build_models, train_step
 
-    torch.set_num_threads(threads or torch.get_num_threads())
+    torch.set_num_threads(setting.threads or torch.get_num_threads())
     dev = torch.device(device)
+    batch = setting.batch
     config = TrainConfig(
-        ngf=ngf,
-        ndf=ndf,
+        ngf=setting.ngf,
+        ndf=setting.ndf,
         batch_size=batch,
-        amp=amp,
-        hints=hints,
-        lambda_fm=lambda_fm,
-        d_scales=d_scales,
+        amp=setting.amp,
+        hints=setting.hints,
+        lambda_fm=setting.lambda_fm,
+        d_scales=setting.d_scales,
     )
     models = build_models(config, dev)
-    precision = Precision(amp, dev)
+    precision = Precision(setting.amp, dev)
     fmt = torch.channels_last
     data = {
-        "input": (torch.rand(batch, 5 if hints else 1, 256, 256, device=dev) * 2 - 1).contiguous(
-            memory_format=fmt
-        ),
+        "input": (
+            torch.rand(batch, 5 if setting.hints else 1, 256, 256, device=dev) * 2 - 1
+        ).contiguous(memory_format=fmt),
         "target": (torch.rand(batch, 3, 256, 256, device=dev) * 2 - 1).contiguous(
             memory_format=fmt
         ),
@@ -108,7 +115,7 @@ def main() -> None:
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one setting, print JSON
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(*json.loads(args.one), args.device, args.steps)))
+        print(json.dumps(measure(Setting(*json.loads(args.one)), args.device, args.steps)))
         return
 
     print(
@@ -119,8 +126,8 @@ def main() -> None:
         "| setting | input | threads | batch | precision | loss | s / step | steps / s | images / s | peak RSS MiB | peak GPU MiB |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for label, ngf, ndf, batch, amp, hints, threads, lambda_fm, d_scales in SETTINGS:
-        if args.quick and ngf == 64 and batch == 16:
+    for setting in SETTINGS:
+        if args.quick and setting.ngf == 64 and setting.batch == 16:
             continue
         out = subprocess.run(
             [
@@ -131,7 +138,7 @@ def main() -> None:
                 "--steps",
                 str(args.steps),
                 "--one",
-                json.dumps([ngf, ndf, batch, amp, hints, threads, lambda_fm, d_scales]),
+                json.dumps(setting),
             ],
             capture_output=True,
             text=True,
@@ -139,14 +146,16 @@ def main() -> None:
             check=True,
         )
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        loss = f"L1 + GAN + FM x {lambda_fm:g}" if lambda_fm else "L1 + GAN"
-        loss += f", D at {d_scales} scales" if d_scales > 1 else ""
+        loss = f"L1 + GAN + FM x {setting.lambda_fm:g}" if setting.lambda_fm else "L1 + GAN"
+        loss += f", D at {setting.d_scales} scales" if setting.d_scales > 1 else ""
         gpu = f"{r['gpu_mib']:.0f}" if r["gpu_mib"] is not None else "-"
         print(
-            f"| {label} | {'sketch + hints' if hints else 'sketch'} | {threads or torch.get_num_threads()} "
-            f"| {batch} | {'amp (bf16)' if amp else 'fp32'} "
+            f"| {setting.label} | {'sketch + hints' if setting.hints else 'sketch'} "
+            f"| {setting.threads or torch.get_num_threads()} "
+            f"| {setting.batch} | {'amp (bf16)' if setting.amp else 'fp32'} "
             f"| {loss} | {r['s_per_step']:.3f} | "
-            f"{1 / r['s_per_step']:.2f} | {batch / r['s_per_step']:.1f} | {r['rss_mib']:.0f} | {gpu} |",
+            f"{1 / r['s_per_step']:.2f} | {setting.batch / r['s_per_step']:.1f} "
+            f"| {r['rss_mib']:.0f} | {gpu} |",
             flush=True,
         )
 
