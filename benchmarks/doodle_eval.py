@@ -53,9 +53,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.eval_doodles import eval_doodles  # noqa: E402
-from pix2pix.hints import HINT_CHANNELS, no_hints  # noqa: E402
-from pix2pix.imaging import to_photo, to_sketch_tensor  # noqa: E402
 from pix2pix.networks import UNetGenerator  # noqa: E402
+from pix2pix.translate import Translator  # noqa: E402
 from train.data import place_on_paper  # noqa: E402
 
 SIZE = 256  # the frame everything is judged in: the model's, the val pairs', the doodles shrunk
@@ -209,17 +208,10 @@ def load_state(path: Path) -> UNetGenerator:
     return generator
 
 
-@torch.inference_mode()
-def translate(generator: UNetGenerator, doodles: list[Image.Image]) -> list[Image.Image]:
-    """Photos the way the app makes them: the sketch tensor, no colour hints, eval mode, fp32."""
-    generator.eval()
-    photos = []
-    for doodle in doodles:
-        sketch, placement = to_sketch_tensor(doodle, generator.image_size, 1)
-        if generator.in_channels == 1 + HINT_CHANNELS:
-            sketch = no_hints(sketch)
-        photos.append(to_photo(generator(sketch), placement))
-    return photos
+def translate(translator: Translator, doodles: list[Image.Image]) -> list[Image.Image]:
+    """Photos the way the app makes them (Translator.translate, with the model folder's framer
+    when it has one), in fp32 on the CPU."""
+    return [translator.translate(doodle) for doodle in doodles]
 
 
 def eval_examples() -> list[Example]:
@@ -293,6 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also score the val doodles shrunk and moved on white paper (as --place-prob trains)",
     )
+    parser.add_argument(
+        "--no-framing",
+        action="store_true",
+        help="run every drawing as drawn, even with a model folder's framer (pix2pix.framing)",
+    )
     parser.add_argument("--grid", type=Path, default=ROOT / "eval" / "doodle_grid.png")
     parser.add_argument(
         "--threads", type=int, default=1, help="torch threads (1 leaves a core to training)"
@@ -305,11 +302,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     judges = Judges()
-    models = {name: UNetGenerator.from_pretrained(name) for name in args.model}
-    models.update({name: load_state(Path(name)) for name in args.state})
-    for name, generator in models.items():
-        if generator.image_size != SIZE:
-            raise SystemExit(f"{name} makes {generator.image_size} px photos; this needs {SIZE}.")
+    options = dict(device="cpu", dtype=torch.float32, framing=not args.no_framing)
+    models = {name: Translator(name, **options) for name in args.model}
+    models.update({name: Translator(load_state(Path(name)), **options) for name in args.state})
+    for name, translator in models.items():
+        if translator.size != SIZE:
+            raise SystemExit(f"{name} makes {translator.size} px photos; this needs {SIZE}.")
 
     sets = {"eval doodles": eval_examples()}
     if args.val.is_dir():
@@ -330,8 +328,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.real and examples[0].photo is not None:
             pictures["real photos"] = [e.photo for e in examples]
             rows["real photos"] = judges.score(pictures["real photos"], drawn)
-        for name, generator in models.items():
-            pictures[name] = translate(generator, doodles)
+        for name, translator in models.items():
+            pictures[name] = translate(translator, doodles)
             rows[name] = judges.score(pictures[name], drawn)
         blocks.append(pictures)
 

@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from pix2pix.export import onnx_session
+from pix2pix.framing import FRAMER_NAME, Frame, Framer, frame, frame_for, unframe
 from pix2pix.hints import HINT_CHANNELS
 from pix2pix.imaging import to_photo, to_sketch_tensor
 from pix2pix.networks import UNetGenerator
@@ -62,6 +63,16 @@ def load_generator(model_or_path: UNetGenerator | str | Path | None = None) -> U
     return UNetGenerator.from_pretrained(str(model_or_path))
 
 
+def load_framer(model_or_path: UNetGenerator | str | Path | None) -> Framer | None:
+    """The framer saved beside a local model folder's generator (None: the bundled model's), or
+    None when there is none: generator objects and Hub repos run as drawn."""
+    folder = DEFAULT_MODEL if model_or_path is None else model_or_path
+    if isinstance(folder, UNetGenerator):
+        return None
+    path = Path(folder).expanduser() / FRAMER_NAME
+    return Framer.load(path) if path.is_file() else None
+
+
 def cpu_has_bf16() -> bool:
     """True when oneDNN runs bf16 convolutions natively (AVX-512 BF16 or AMX), not emulated."""
     return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
@@ -79,6 +90,11 @@ class Translator:
     photos through onnxruntime in fp32, about three times faster than torch for the bundled
     generator. The ONNX export costs seconds the first time and is cached on disk
     (pix2pix.export.cached_onnx). Photos with a seed (dropout noise) still run on torch.
+
+    framing=True (the default) uses the framer of a model folder that has one (pix2pix.framing):
+    a face drawn small or off-centre is moved to where the generator paints faces and the photo
+    moved back, so the face appears where it was drawn. Folders without a framer, generator
+    objects and Hub repos run as drawn.
     """
 
     def __init__(
@@ -90,6 +106,7 @@ class Translator:
         channels_last: bool = True,
         compile: bool = False,
         runtime: str = "torch",
+        framing: bool = True,
     ):
         if runtime not in RUNTIMES:
             raise ValueError(f"Unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}.")
@@ -106,6 +123,7 @@ class Translator:
         self.dtype = dtype
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         generator = load_generator(model_or_path)
+        self.framer = load_framer(model_or_path) if framing else None
         # Exported before the conversion below, so that onnxruntime gets the weights as stored.
         self.session = onnx_session(generator) if runtime == "onnxruntime" else None
         generator = generator.to(self.device, dtype=dtype, memory_format=self.memory_format)
@@ -142,11 +160,37 @@ class Translator:
             return []
         prepared = [to_sketch_tensor(im, self.size, self.in_channels) for im in images]
         batch = torch.cat([tensor for tensor, _ in prepared])
+        framings = self.find_frames(batch)
+        if any(framings):
+            fill = torch.ones(self.in_channels)
+            if self.hints:
+                fill[1:] = 0  # the colour planes and the hint mask: no hint
+            batch = torch.stack(
+                [
+                    sketch if f is None else frame(sketch, f, fill)
+                    for sketch, f in zip(batch, framings, strict=True)
+                ]
+            )
         with self._lock:
             output = self.run(batch, seed)
+        if any(framings):
+            output = torch.stack(
+                [
+                    photo if f is None else unframe(photo, f)
+                    for photo, f in zip(output, framings, strict=True)
+                ]
+            )
         return [
             to_photo(out, placement) for out, (_, placement) in zip(output, prepared, strict=True)
         ]
+
+    @torch.inference_mode()
+    def find_frames(self, sketches: torch.Tensor) -> list[Frame | None]:
+        """The framing of each sketch (N, C, S, S), None where it stays as drawn (or no framer)."""
+        if self.framer is None:
+            return [None] * len(sketches)
+        eyes = self.framer(sketches[:, :1].float())
+        return [frame_for(e, sketch) for e, sketch in zip(eyes, sketches, strict=True)]
 
     @torch.inference_mode()
     def run(self, sketches: torch.Tensor, seed: int | None = None) -> torch.Tensor:

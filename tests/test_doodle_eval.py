@@ -10,6 +10,7 @@ from PIL import Image
 
 from benchmarks.doodle_eval import load_state, nme, spread, translate
 from benchmarks.eval_doodles import COUNT, OPTIONS, draw_doodle, eval_doodles, styles
+from pix2pix import Translator
 from tests.conftest import small_generator
 from train.loop import widen_input
 
@@ -100,9 +101,9 @@ def test_a_hint_model_in_a_state_file_answers_with_no_hints(tmp_path, doodles):
     assert (loaded.in_channels, loaded.ngf) == (5, 8)
 
     sketches = [d.image.resize((256, 256), Image.Resampling.LANCZOS) for d in doodles[:2]]
-    photos = translate(loaded, sketches)
+    photos = translate(Translator(loaded, device="cpu", dtype=torch.float32), sketches)
     assert [p.size for p in photos] == [(256, 256)] * 2 and photos[0].mode == "RGB"
-    expected = translate(narrow, sketches)
+    expected = translate(Translator(narrow, device="cpu", dtype=torch.float32), sketches)
     for photo, same in zip(photos, expected, strict=True):
         assert np.abs(np.asarray(photo, int) - np.asarray(same, int)).max() <= 1
     assert photos[0].tobytes() != photos[1].tobytes()

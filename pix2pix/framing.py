@@ -1,0 +1,146 @@
+"""Framing: a face drawn small or off-centre is moved to where the generator paints faces, and back.
+
+The face generators learn from pairs aligned one way (train.faces and the CUHK portraits: the eyes
+0.21 of the side apart, at mid height, within a small spread). Given a face drawn small in a corner,
+such a generator paints its one centred head anyway, over the drawing. The framer, a small network
+(0.2 M weights), finds the drawn eyes; the sketch is scaled and moved so that they sit exactly at
+the trained framing, the generator runs, and the photo is scaled and moved back onto white paper,
+so the face lands where it was drawn. Drawings inside the spread the generator learnt are left
+as drawn: framing every drawing exactly gave a few more two-eyed faces on held-out doodles but
+blurred artist sketches (resampled twice), which the generator already knows at their own framing.
+
+A model folder may hold the framer beside its generator (framer.safetensors, trained with
+`python -m train.framer`); the Translator uses it when it is there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save
+from torch import nn
+
+from pix2pix.checkpoint import load_strict
+
+FRAMER_NAME = "framer.safetensors"
+EYE_DISTANCE = 0.21  # of the side: where train.faces puts the eyes, as in the CUHK portraits
+EYE_HEIGHT = 0.50
+# The spread of the training pairs around that (train.faces.alignment): the eye distance times a
+# factor in SIZE_SPREAD, the eye midpoint moved up to SHIFT_SPREAD of the side on each axis.
+SIZE_SPREAD = (math.exp(-0.25), math.exp(0.2))
+SHIFT_SPREAD = 0.06
+SCALE_LIMITS = (0.4, 3.0)  # beyond these the eyes found are not to be trusted
+MIN_INK = 0.002  # share of dark pixels below which there is no face yet (a blank or a first stroke)
+INPUT_SIZE = 128
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Scale the drawing by `scale` about its eye midpoint (`centre`, pixels) and put that point at
+    the trained framing."""
+
+    scale: float
+    centre: tuple[float, float]
+
+
+class Framer(nn.Module):
+    """Where the eyes of a drawn face are: sketch (N, 1, S, S) in [-1, 1] -> (N, 2, 2) eye centres
+    in pixels of the S square, the image-left eye first."""
+
+    def __init__(self):
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = 1
+        for width in (16, 32, 64, 64, 64):  # 128 -> 4 pixels
+            layers += [
+                nn.Conv2d(channels, width, 3, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+            ]
+            channels = width
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(64 * 4 * 4, 128), nn.ReLU(inplace=True), nn.Linear(128, 4)
+        )
+
+    def forward(self, sketch: torch.Tensor) -> torch.Tensor:
+        size = sketch.shape[-1]
+        small = F.interpolate(sketch, size=(INPUT_SIZE, INPUT_SIZE), mode="area")
+        eyes = self.head(self.features(small)).view(-1, 2, 2)
+        return (eyes + 0.5) * size  # the head answers in [-0.5, 0.5] of the side, around the middle
+
+    def save(self, folder: str | Path) -> Path:
+        """framer.safetensors in `folder` (an ordinary 0644 file, like the generator's weights)."""
+        state = {k: v.detach().float().contiguous().cpu() for k, v in self.state_dict().items()}
+        path = Path(folder) / FRAMER_NAME
+        path.write_bytes(save(state, metadata={"format": "pt"}))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Framer:
+        """A framer from its safetensors file, key for key and shape for shape."""
+        framer = cls()
+        load_strict(framer, Path(path))
+        return framer.eval().requires_grad_(False)
+
+
+def frame_for(eyes: torch.Tensor, sketch: torch.Tensor) -> Frame | None:
+    """The framing for a sketch (1, S, S) whose eyes were found at `eyes` (2, 2), or None when it
+    is left as drawn: too little ink to be a face yet, eyes inside the trained spread, or eyes too
+    close together or too far apart to be believed."""
+    size = sketch.shape[-1]
+    if (sketch[0] < 0).float().mean() < MIN_INK:
+        return None
+    distance = float(torch.linalg.vector_norm(eyes[1] - eyes[0]))
+    scale = EYE_DISTANCE * size / max(distance, 1e-6)
+    if not SCALE_LIMITS[0] <= scale <= SCALE_LIMITS[1]:
+        return None
+    centre = eyes.mean(0)
+    shift = float((centre - torch.tensor([0.5, EYE_HEIGHT]) * size).abs().max()) / size
+    if SIZE_SPREAD[0] <= 1 / scale <= SIZE_SPREAD[1] and shift <= SHIFT_SPREAD:
+        return None
+    return Frame(scale, (float(centre[0]), float(centre[1])))
+
+
+def place(
+    image: torch.Tensor,
+    scale: float,
+    source: tuple[float, float],
+    target: tuple[float, float],
+    fill: torch.Tensor,
+) -> torch.Tensor:
+    """(C, S, S) scaled by `scale` so that the point `source` lands on `target`, on a same-size
+    canvas of `fill` (C,) values; what falls outside is cut off."""
+    channels, size = image.shape[0], image.shape[-1]
+    side = max(1, round(size * scale))
+    resized = F.interpolate(
+        image[None], size=(side, side), mode="bilinear", antialias=scale < 1, align_corners=False
+    )[0]
+    left = round(target[0] - source[0] * side / size)
+    top = round(target[1] - source[1] * side / size)
+    canvas = fill.view(channels, 1, 1).expand(channels, size, size).clone()
+    x0, y0 = max(left, 0), max(top, 0)
+    x1, y1 = min(left + side, size), min(top + side, size)
+    if x1 > x0 and y1 > y0:
+        canvas[:, y0:y1, x0:x1] = resized[:, y0 - top : y1 - top, x0 - left : x1 - left]
+    return canvas
+
+
+def frame(sketch: torch.Tensor, framing: Frame, fill: torch.Tensor) -> torch.Tensor:
+    """The sketch (C, S, S) with its face moved to the trained framing."""
+    size = sketch.shape[-1]
+    target = (0.5 * size, EYE_HEIGHT * size)
+    return place(sketch, framing.scale, framing.centre, target, fill)
+
+
+def unframe(photo: torch.Tensor, framing: Frame) -> torch.Tensor:
+    """The photo (C, S, S) in [-1, 1] made from a framed sketch, moved back to where the face was
+    drawn, on white."""
+    size = photo.shape[-1]
+    source = (0.5 * size, EYE_HEIGHT * size)
+    white = torch.ones(photo.shape[0])
+    return place(photo, 1 / framing.scale, source, framing.centre, white)

@@ -1,0 +1,168 @@
+"""Framing (pix2pix/framing.py): small or off-centre faces are moved to the trained framing and back;
+the framer learns where drawn eyes are (train/framer.py); the Translator uses a folder's framer."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import train.framer as framer_command
+from pix2pix import Translator
+from pix2pix.framing import (
+    EYE_DISTANCE,
+    EYE_HEIGHT,
+    FRAMER_NAME,
+    Frame,
+    Framer,
+    frame,
+    frame_for,
+    place,
+    unframe,
+)
+from tests.conftest import face_sketch, small_generator
+
+SIZE = 256
+# face_sketch draws its eyes as ellipses around these centres
+SKETCH_EYES = np.array([[100.0, 106.0], [156.0, 106.0]])
+
+
+def small_face(scale: float, left: int, top: int) -> tuple[Image.Image, np.ndarray]:
+    """face_sketch shrunk by `scale` and drawn with its corner at (left, top); and its eyes."""
+    face = face_sketch().resize((round(SIZE * scale),) * 2, Image.Resampling.LANCZOS)
+    paper = Image.new("L", (SIZE, SIZE), 255)
+    paper.paste(face, (left, top))
+    return paper, SKETCH_EYES * scale + [left, top]
+
+
+def framer_that_finds(eyes: np.ndarray) -> Framer:
+    """A real Framer whose weights answer `eyes` (pixels of 256) for every drawing."""
+    framer = Framer().eval()
+    last = framer.head[-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.copy_(torch.tensor(eyes / SIZE - 0.5, dtype=torch.float32).flatten())
+    return framer
+
+
+def sketch_tensor(image: Image.Image) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(image, np.float32) / 127.5 - 1)[None]
+
+
+def test_place_moves_the_source_point_onto_the_target_and_fills_the_rest():
+    image = torch.ones(1, 64, 64)
+    image[0, 20:22, 10:12] = -1  # a dark 2x2 dot around (11, 21)
+    out = place(image, 2.0, (11.0, 21.0), (40.0, 30.0), torch.ones(1))
+    ys, xs = torch.nonzero(out[0] < 0, as_tuple=True)
+    assert (
+        abs(xs.float().mean().item() + 0.5 - 40) <= 1
+        and abs(ys.float().mean().item() + 0.5 - 30) <= 1
+    )
+    assert len(xs) == pytest.approx(16, abs=4)  # twice as large each way
+    assert out.shape == image.shape and out.max() == 1  # the rest is the fill
+
+
+def test_framing_then_unframing_gives_the_drawing_back_where_it_was():
+    drawing, eyes = small_face(0.45, 10, 20)
+    sketch = sketch_tensor(drawing)
+    framing = frame_for(torch.tensor(eyes), sketch)
+    assert framing is not None and framing.scale == pytest.approx(EYE_DISTANCE * SIZE / (56 * 0.45))
+    framed = frame(sketch, framing, torch.ones(1))
+    # the face now sits where the generator knows faces: its eyes at mid height, 0.21 apart
+    grow = 0.45 * framing.scale
+    full = np.argwhere(np.asarray(face_sketch()) < 128).mean(0)  # (y, x) of the ink, as drawn
+    expected = (EYE_HEIGHT * SIZE + (full[0] - 106) * grow, SIZE / 2 + (full[1] - 128) * grow)
+    found = np.argwhere(framed[0].numpy() < 0).mean(0)
+    assert np.abs(found - expected).max() < 3
+    back = unframe(framed.repeat(3, 1, 1), framing)
+    assert back.shape == (3, SIZE, SIZE)
+    assert (back[0] - sketch[0]).abs().mean() < 0.02  # the drawing where it was, on white
+    assert (back[:, 160:, 160:] == 1).all()  # far from the face: white paper
+
+
+def test_frame_for_leaves_alone_what_the_generator_knows():
+    drawing, eyes = small_face(1.0, 0, 22)  # eyes at mid height, 56 px apart: the trained framing
+    centred = sketch_tensor(drawing)
+    assert frame_for(torch.tensor(eyes), centred) is None  # inside the trained spread
+    assert frame_for(torch.tensor(eyes), torch.ones(1, SIZE, SIZE)) is None  # blank paper
+    close = np.array([[127.0, 128.0], [129.0, 128.0]])  # 2 px apart: not believable
+    assert frame_for(torch.tensor(close), centred) is None
+    small, eyes = small_face(0.5, 0, 0)
+    framing = frame_for(torch.tensor(eyes), sketch_tensor(small))
+    assert isinstance(framing, Frame) and framing.centre == pytest.approx(tuple(eyes.mean(0)))
+    moved = eyes * 2 + [-60, 0]  # full size, far to the left
+    framing = frame_for(torch.tensor(moved), centred)
+    assert framing is not None and framing.scale == pytest.approx(EYE_DISTANCE * SIZE / 56)
+
+
+def test_a_framer_round_trips_through_safetensors_and_refuses_a_stranger(tmp_path):
+    framer = Framer().eval()
+    path = framer.save(tmp_path)
+    assert path.name == FRAMER_NAME and path.stat().st_mode & 0o044 == 0o044
+    loaded = Framer.load(path)
+    sketch = sketch_tensor(face_sketch())[None]
+    assert torch.equal(loaded(sketch), framer(sketch))
+    small_generator().save_pretrained(tmp_path / "g")
+    with pytest.raises(ValueError, match="does not match"):
+        Framer.load(tmp_path / "g" / "model.safetensors")
+
+
+@pytest.fixture
+def framed_model(model_dir, tmp_path):
+    """The model folder with a framer that finds the eyes of small_face(0.45, 10, 20)."""
+    folder = tmp_path / "framed"
+    shutil.copytree(model_dir, folder)
+    framer_that_finds(small_face(0.45, 10, 20)[1]).save(folder)
+    return folder
+
+
+def test_the_translator_frames_with_the_folders_framer(framed_model):
+    drawing, _ = small_face(0.45, 10, 20)
+    framed = Translator(framed_model, device="cpu")
+    as_drawn = Translator(framed_model, device="cpu", framing=False)
+    assert framed.framer is not None and as_drawn.framer is None
+    assert Translator(small_generator(), device="cpu").framer is None  # an object: as drawn
+    photo = np.asarray(framed.translate(drawing))
+    assert (photo[170:, 170:] == 255).all()  # the photo is where the face was drawn, on paper
+    assert not (np.asarray(as_drawn.translate(drawing))[170:, 170:] == 255).all()
+    blank = Image.new("L", (SIZE, SIZE), 255)  # no face yet: no framing
+    assert np.array_equal(
+        np.asarray(framed.translate(blank)), np.asarray(as_drawn.translate(blank))
+    )
+
+
+def test_the_framer_learns_where_drawn_eyes_are(tmp_path):
+    """Real training on small doodles: the trained framer finds the eyes much better than chance."""
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 24), ("val", 8)):
+        folder = tmp_path / split
+        (folder / "sketches").mkdir(parents=True)
+        eyes = {}
+        for k in range(count):
+            scale = rng.uniform(0.7, 1.0)
+            left, top = (rng.integers(0, round(SIZE * (1 - scale)) + 1, 2)).tolist()
+            drawing, points = small_face(scale, left, top)
+            drawing.save(folder / "sketches" / f"face_{k}.png")
+            eyes[f"face_{k}"] = points.tolist()
+        (folder / "eyes.json").write_text(json.dumps(eyes))
+    model = tmp_path / "model"
+    model.mkdir()
+    val = framer_command.read_pairs([tmp_path / "val"])
+    before = framer_command.eye_error(Framer(), *val)
+    args = [str(tmp_path / "train"), "--val", str(tmp_path / "val"), "--model", str(model)]
+    assert framer_command.main([*args, "--steps", "150", "--batch-size", "16"]) == 0
+    after = framer_command.eye_error(Framer.load(model / FRAMER_NAME), *val)
+    assert after < 12 and after < before / 3
+
+
+def test_the_framer_command_needs_eyes(tmp_path, capsys):
+    (tmp_path / "pairs" / "sketches").mkdir(parents=True)
+    (tmp_path / "model").mkdir()
+    with pytest.raises(SystemExit, match=r"eyes\.json"):
+        framer_command.main([str(tmp_path / "pairs"), "--model", str(tmp_path / "model")])
+    assert framer_command.main([str(tmp_path / "pairs"), "--model", str(tmp_path / "none")]) == 2
+    assert "not a model folder" in capsys.readouterr().err
