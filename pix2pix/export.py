@@ -12,7 +12,8 @@ without a seed.
 Export uses torch.export (`torch.onnx.export(..., dynamo=True)`), the exporter PyTorch maintains;
 the TorchScript one gives the same numbers but is deprecated since torch 2.9. It needs the packages
 onnx and onnxscript (in requirements.txt, and pyproject's `onnx` extra; onnxruntime runs the file).
-`cached_onnx` and `onnx_session` are what Translator(runtime="onnxruntime") and the app use.
+`cached_onnx` and `onnx_session` are what Translator(runtime="onnxruntime") and the app use; they
+take the framer (pix2pix.framing) too, "sketch" (N, 1, 128, 128) in, "eyes" (N, 2, 2) out.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pix2pix.framing import INPUT_SIZE, Framer
 from pix2pix.networks import UNetGenerator
 
 # 18 is the opset the exporter writes natively; it asks the onnx version converter for older ones,
@@ -53,8 +55,15 @@ def require_onnx() -> None:
         raise ImportError(f"ONNX export needs the {err.name} package: {INSTALL_HINT}") from err
 
 
+def signature(model: UNetGenerator | Framer) -> tuple[str, str, tuple[int, int, int]]:
+    """(input name, output name, the input's shape without the batch) of a model in ONNX."""
+    if isinstance(model, Framer):
+        return "sketch", "eyes", (1, INPUT_SIZE, INPUT_SIZE)
+    return "sketch", "photo", (model.in_channels, model.image_size, model.image_size)
+
+
 def export_onnx(
-    generator: UNetGenerator,
+    generator: UNetGenerator | Framer,
     path: str | Path,
     opset: int = DEFAULT_OPSET,
     dynamic_batch: bool = True,
@@ -62,7 +71,8 @@ def export_onnx(
     """Write `generator` (put in eval mode) to `path` as one self-contained .onnx file; return the path.
 
     dynamic_batch=True lets the file take any batch size N; False fixes N to 1. The file holds the
-    weights in the generator's dtype (save_pretrained's fp16 weights load as fp32).
+    weights in the generator's dtype (save_pretrained's fp16 weights load as fp32). A Framer is
+    written the same way.
     """
     require_onnx()
     import onnx
@@ -75,16 +85,11 @@ def export_onnx(
         )
     generator.eval()
     weight = next(generator.parameters())
-    size = generator.image_size
+    input_name, output_name, shape = signature(generator)
     # torch.export may fix a dimension whose example size is 1 (older versions do), so a dynamic
     # batch is traced with 2.
     sketch = torch.zeros(
-        2 if dynamic_batch else 1,
-        generator.in_channels,
-        size,
-        size,
-        dtype=weight.dtype,
-        device=weight.device,
+        2 if dynamic_batch else 1, *shape, dtype=weight.dtype, device=weight.device
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,13 +105,11 @@ def export_onnx(
                 generator,
                 (sketch,),
                 str(path),
-                input_names=["sketch"],
-                output_names=["photo"],
+                input_names=[input_name],
+                output_names=[output_name],
                 opset_version=opset,
                 dynamo=True,
-                dynamic_shapes={"sketch": {0: torch.export.Dim("batch")}}
-                if dynamic_batch
-                else None,
+                dynamic_shapes=({0: torch.export.Dim("batch")},) if dynamic_batch else None,
                 external_data=False,  # one file: unet_256 is 218 MB, far below protobuf's 2 GB
                 verbose=False,
             )
@@ -123,20 +126,22 @@ def onnx_cache_folder() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sketch2photo"
 
 
-def cached_onnx(generator: UNetGenerator, folder: str | Path | None = None) -> Path:
-    """The generator's ONNX file (fp32, any batch size), exported once and then found again.
+def cached_onnx(generator: UNetGenerator | Framer, folder: str | Path | None = None) -> Path:
+    """The generator's (or framer's) ONNX file (fp32, any batch size), exported once and then found
+    again.
 
     Exporting takes seconds to tens of seconds on a CPU, every start of the app would pay it, so
     the file is named after what decides its content (the architecture, every weight, torch's
     version and the opset) and reused while those stay the same.
     """
     fp32 = copy.deepcopy(generator).float().to("cpu", memory_format=torch.contiguous_format)
-    digest = hashlib.sha256(f"{fp32.in_channels} {torch.__version__} {DEFAULT_OPSET}".encode())
+    kind = "framer" if isinstance(generator, Framer) else "generator"
+    digest = hashlib.sha256(f"{signature(fp32)} {torch.__version__} {DEFAULT_OPSET}".encode())
     for name, tensor in fp32.state_dict().items():  # names and shapes give the architecture
         digest.update(f"{name} {tuple(tensor.shape)}".encode())
         digest.update(tensor.detach().contiguous().numpy().tobytes())
     folder = Path(folder) if folder is not None else onnx_cache_folder()
-    path = folder / f"generator-{digest.hexdigest()[:32]}.onnx"
+    path = folder / f"{kind}-{digest.hexdigest()[:32]}.onnx"
     if path.is_file():
         return path
     folder.mkdir(parents=True, exist_ok=True)
@@ -148,9 +153,9 @@ def cached_onnx(generator: UNetGenerator, folder: str | Path | None = None) -> P
 
 
 def onnx_session(
-    generator: UNetGenerator, threads: int | None = None, folder: str | Path | None = None
+    generator: UNetGenerator | Framer, threads: int | None = None, folder: str | Path | None = None
 ):
-    """An onnxruntime CPU session of the generator (cached_onnx's file), warmed up.
+    """An onnxruntime CPU session of the generator or framer (cached_onnx's file), warmed up.
 
     For the small generators the app serves, onnxruntime's fp32 forward pass is about three times
     faster than torch's on a CPU. threads: onnxruntime's intra-op threads (default: torch's count).
@@ -168,6 +173,6 @@ def onnx_session(
     options.intra_op_num_threads = threads or torch.get_num_threads()
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    size = generator.image_size
-    session.run(None, {"sketch": np.ones((1, generator.in_channels, size, size), np.float32)})
+    input_name, _, shape = signature(generator)
+    session.run(None, {input_name: np.ones((1, *shape), np.float32)})
     return session

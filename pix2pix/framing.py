@@ -48,8 +48,9 @@ class Frame:
 
 
 class Framer(nn.Module):
-    """Where the eyes of a drawn face are: sketch (N, 1, S, S) in [-1, 1] -> (N, 2, 2) eye centres
-    in pixels of the S square, the image-left eye first."""
+    """Where the eyes of a drawn face are: a sketch shrunk to 128 px, (N, 1, 128, 128) in [-1, 1]
+    -> (N, 2, 2) eye centres in units of the side, the image-left eye first. `find_eyes` takes a
+    sketch of any size and answers in its pixels."""
 
     def __init__(self):
         super().__init__()
@@ -67,11 +68,13 @@ class Framer(nn.Module):
             nn.Flatten(), nn.Linear(64 * 4 * 4, 128), nn.ReLU(inplace=True), nn.Linear(128, 4)
         )
 
-    def forward(self, sketch: torch.Tensor) -> torch.Tensor:
-        size = sketch.shape[-1]
-        small = F.interpolate(sketch, size=(INPUT_SIZE, INPUT_SIZE), mode="area")
-        eyes = self.head(self.features(small)).view(-1, 2, 2)
-        return (eyes + 0.5) * size  # the head answers in [-0.5, 0.5] of the side, around the middle
+    def forward(self, small: torch.Tensor) -> torch.Tensor:
+        # the head answers around the middle of the square, where most eyes are
+        return self.head(self.features(small)).view(-1, 2, 2) + 0.5
+
+    def find_eyes(self, sketch: torch.Tensor) -> torch.Tensor:
+        """Sketch (N, 1, S, S) in [-1, 1] -> eye centres (N, 2, 2) in its pixels."""
+        return self(shrink(sketch)) * sketch.shape[-1]
 
     def save(self, folder: str | Path) -> Path:
         """framer.safetensors in `folder` (an ordinary 0644 file, like the generator's weights)."""
@@ -88,22 +91,27 @@ class Framer(nn.Module):
         return framer.eval().requires_grad_(False)
 
 
+def shrink(sketch: torch.Tensor) -> torch.Tensor:
+    """(N, 1, S, S) -> (N, 1, 128, 128), what the framer looks at (area average)."""
+    return F.interpolate(sketch, size=(INPUT_SIZE, INPUT_SIZE), mode="area")
+
+
 def frame_for(eyes: torch.Tensor, sketch: torch.Tensor) -> Frame | None:
     """The framing for a sketch (1, S, S) whose eyes were found at `eyes` (2, 2), or None when it
     is left as drawn: too little ink to be a face yet, eyes inside the trained spread, or eyes too
     close together or too far apart to be believed."""
     size = sketch.shape[-1]
-    if (sketch[0] < 0).float().mean() < MIN_INK:
-        return None
-    distance = float(torch.linalg.vector_norm(eyes[1] - eyes[0]))
-    scale = EYE_DISTANCE * size / max(distance, 1e-6)
+    (left_x, left_y), (right_x, right_y) = eyes.tolist()
+    scale = EYE_DISTANCE * size / max(math.hypot(right_x - left_x, right_y - left_y), 1e-6)
+    centre = ((left_x + right_x) / 2, (left_y + right_y) / 2)
+    shift = max(abs(centre[0] - 0.5 * size), abs(centre[1] - EYE_HEIGHT * size)) / size
     if not SCALE_LIMITS[0] <= scale <= SCALE_LIMITS[1]:
         return None
-    centre = eyes.mean(0)
-    shift = float((centre - torch.tensor([0.5, EYE_HEIGHT]) * size).abs().max()) / size
     if SIZE_SPREAD[0] <= 1 / scale <= SIZE_SPREAD[1] and shift <= SHIFT_SPREAD:
         return None
-    return Frame(scale, (float(centre[0]), float(centre[1])))
+    if torch.count_nonzero(sketch[0] < 0) < MIN_INK * sketch[0].numel():
+        return None
+    return Frame(scale, centre)
 
 
 def place(
@@ -117,15 +125,15 @@ def place(
     canvas of `fill` (C,) values; what falls outside is cut off."""
     channels, size = image.shape[0], image.shape[-1]
     side = max(1, round(size * scale))
-    resized = F.interpolate(
-        image[None], size=(side, side), mode="bilinear", antialias=scale < 1, align_corners=False
-    )[0]
     left = round(target[0] - source[0] * side / size)
     top = round(target[1] - source[1] * side / size)
     canvas = fill.view(channels, 1, 1).expand(channels, size, size).clone()
     x0, y0 = max(left, 0), max(top, 0)
     x1, y1 = min(left + side, size), min(top + side, size)
     if x1 > x0 and y1 > y0:
+        resized = F.interpolate(
+            image[None], size=(side, side), mode="bilinear", antialias=scale < 1
+        )[0]
         canvas[:, y0:y1, x0:x1] = resized[:, y0 - top : y1 - top, x0 - left : x1 - left]
     return canvas
 

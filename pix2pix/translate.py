@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from pix2pix.export import onnx_session
-from pix2pix.framing import FRAMER_NAME, Frame, Framer, frame, frame_for, unframe
+from pix2pix.framing import FRAMER_NAME, Frame, Framer, frame, frame_for, shrink, unframe
 from pix2pix.hints import HINT_CHANNELS
 from pix2pix.imaging import to_photo, to_sketch_tensor
 from pix2pix.networks import UNetGenerator
@@ -124,6 +124,13 @@ class Translator:
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         generator = load_generator(model_or_path)
         self.framer = load_framer(model_or_path) if framing else None
+        # The framer is tiny: one onnxruntime thread finds the eyes in 0.2 ms, where torch's
+        # threads spend more waking up than working (1.7 ms on two).
+        self.framer_session = (
+            onnx_session(self.framer, threads=1)
+            if self.framer is not None and runtime == "onnxruntime"
+            else None
+        )
         # Exported before the conversion below, so that onnxruntime gets the weights as stored.
         self.session = onnx_session(generator) if runtime == "onnxruntime" else None
         generator = generator.to(self.device, dtype=dtype, memory_format=self.memory_format)
@@ -189,7 +196,12 @@ class Translator:
         """The framing of each sketch (N, C, S, S), None where it stays as drawn (or no framer)."""
         if self.framer is None:
             return [None] * len(sketches)
-        eyes = self.framer(sketches[:, :1].float())
+        small = shrink(sketches[:, :1].float())
+        if self.framer_session is not None:
+            (found,) = self.framer_session.run(["eyes"], {"sketch": small.numpy()})
+            eyes = torch.from_numpy(found) * sketches.shape[-1]
+        else:
+            eyes = self.framer(small) * sketches.shape[-1]
         return [frame_for(e, sketch) for e, sketch in zip(eyes, sketches, strict=True)]
 
     @torch.inference_mode()

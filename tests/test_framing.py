@@ -105,7 +105,7 @@ def test_a_framer_round_trips_through_safetensors_and_refuses_a_stranger(tmp_pat
     assert path.name == FRAMER_NAME and path.stat().st_mode & 0o044 == 0o044
     loaded = Framer.load(path)
     sketch = sketch_tensor(face_sketch())[None]
-    assert torch.equal(loaded(sketch), framer(sketch))
+    assert torch.equal(loaded.find_eyes(sketch), framer.find_eyes(sketch))
     small_generator().save_pretrained(tmp_path / "g")
     with pytest.raises(ValueError, match="does not match"):
         Framer.load(tmp_path / "g" / "model.safetensors")
@@ -166,3 +166,17 @@ def test_the_framer_command_needs_eyes(tmp_path, capsys):
         framer_command.main([str(tmp_path / "pairs"), "--model", str(tmp_path / "model")])
     assert framer_command.main([str(tmp_path / "pairs"), "--model", str(tmp_path / "none")]) == 2
     assert "not a model folder" in capsys.readouterr().err
+
+
+def test_onnxruntime_frames_as_torch_does(framed_model):
+    """On onnxruntime the framer runs there too (one thread); it finds the same eyes."""
+    trained = Framer.load(framed_model / FRAMER_NAME)
+    with torch.no_grad():  # give the features a say, so the export is checked on real arithmetic
+        trained.head[-1].weight.normal_(0, 1e-3)
+    trained.save(framed_model)
+    drawings = torch.cat([sketch_tensor(small_face(s, 10, 20)[0])[None] for s in (0.4, 0.5)])
+    on_torch = Translator(framed_model, device="cpu").find_frames(drawings)
+    on_onnx = Translator(framed_model, device="cpu", runtime="onnxruntime").find_frames(drawings)
+    for a, b in zip(on_torch, on_onnx, strict=True):
+        assert a.scale == pytest.approx(b.scale, rel=1e-4)
+        assert a.centre == pytest.approx(b.centre, abs=1e-2)

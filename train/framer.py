@@ -87,7 +87,9 @@ def batch_of(
 def eye_error(framer: Framer, sketches: torch.Tensor, eyes: torch.Tensor) -> float:
     """Mean distance of the eyes found from the true ones, in pixels of a 256 canvas."""
     framer.eval()
-    found = torch.cat([framer(sketches[i : i + 256]) for i in range(0, len(sketches), 256)])
+    found = torch.cat(
+        [framer.find_eyes(sketches[i : i + 256]) for i in range(0, len(sketches), 256)]
+    )
     framer.train()
     return float((found - eyes).norm(dim=-1).mean()) * 256 / sketches.shape[-1]
 
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     start, report = time.perf_counter(), max(1, args.steps // 10)
     for step in range(1, args.steps + 1):
         batch, truth = batch_of(sketches, eyes, rng, args.batch_size)
-        loss = F.smooth_l1_loss(framer(batch) / INPUT_SIZE, truth / INPUT_SIZE, beta=0.02)
+        loss = F.smooth_l1_loss(framer(batch), truth / INPUT_SIZE, beta=0.02)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
