@@ -2,7 +2,8 @@
 
 `python examples/draw_examples.py` rewrites examples/*.png. Everything is drawn here with PIL
 curves and ellipses (no photo, no dataset image), framed like the CUHK portraits the model learnt
-from: the face fills the picture, the eyes a little below half height, shoulders at the bottom.
+from: the face fills the picture, the eyes a little below half height, shoulders at the bottom;
+one is drawn small in a corner, which the model's framer (pix2pix.framing) moves for it.
 The styles run from a plain line doodle to pencil-like hatched hair, and differ in face shape,
 hair, glasses, beard and pen width, so the gallery shows what a drawing changes in the photo.
 """
@@ -33,6 +34,8 @@ class Face:
     glasses: bool = False
     beard: bool = False
     smile: float = 0.01  # how far the mouth's corners rise (negative: a frown)
+    scale: float = 1.0  # below 1, the drawing is small, as visitors often draw: shrunk to this
+    corner: Point = (0.0, 0.0)  # and its top-left corner put here (fractions of the picture)
 
 
 FACES = [
@@ -42,6 +45,7 @@ FACES = [
     Face("bob", pen=3, width=0.25, chin=0.84, eye_size=1.1, hair="bob", smile=0.02),
     Face("beard_marker", pen=8, width=0.28, chin=0.86, hair="short", beard=True, smile=-0.005),
     Face("curly", pen=3, width=0.26, hair="curly", smile=0.02),
+    Face("small_off_centre", pen=7, hair="bob", smile=0.02, scale=0.5, corner=(0.08, 0.1)),
 ]
 
 
@@ -250,7 +254,12 @@ def draw_face(face: Face) -> Image.Image:
     draw = ImageDraw.Draw(image)
     for part in (face_outline, hair, eyes_and_brows, nose_and_mouth, beard):
         part(draw, face)
-    return image
+    if face.scale == 1:
+        return image
+    paper = Image.new("L", (SIZE, SIZE), 255)
+    small = image.resize((round(SIZE * face.scale),) * 2, Image.Resampling.LANCZOS)
+    paper.paste(small, (round(SIZE * face.corner[0]), round(SIZE * face.corner[1])))
+    return paper
 
 
 def main() -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw
 
+from pix2pix.framing import Framer
 from pix2pix.networks import UNetGenerator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,6 +77,17 @@ def face_sketch(size: int = 256, shift: int = 0, hair=None) -> Image.Image:
         zigzag = [(80, 50), (176, 52), (84, 62), (172, 64), (90, 74)]
         draw.line([(x * s + shift, y * s) for x, y in zigzag], fill=hair, width=round(10 * s))
     return image
+
+
+def framer_that_finds(eyes: np.ndarray, size: int = 256) -> Framer:
+    """A real Framer (pix2pix.framing) whose weights answer `eyes` ((2, 2) pixels of a `size`
+    square) for every drawing: framing made predictable."""
+    framer = Framer().eval()
+    last = framer.head[-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.copy_(torch.tensor(eyes / size - 0.5, dtype=torch.float32).flatten())
+    return framer
 
 
 @pytest.fixture(scope="session")

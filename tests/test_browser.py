@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import shutil
 import threading
 import time
 
@@ -18,6 +19,7 @@ from PIL import Image
 from app import EXAMPLES, Models, build_demo
 from pix2pix import Translator
 from pix2pix.hints import PALETTE
+from tests.conftest import framer_that_finds
 from tests.conftest_app import CHROMIUM, CHROMIUM_ARGS
 
 pytest_plugins = ["tests.conftest_app"]  # the app_url, listed_model_dir and serve fixtures
@@ -490,6 +492,23 @@ def test_one_request_in_flight_and_the_newest_picture_wins(
     assert len(runs) >= 4  # live: several photos during the stroke
     overlapping = [j for j in joins for start, end in runs if start < j < end]
     assert not overlapping, f"{len(overlapping)} of {len(joins)} requests sent while one ran"
+    page.close()
+
+
+def test_a_face_drawn_small_in_a_corner_gets_its_photo_there(model_dir, serve, browser, tmp_path):
+    """With a model folder's framer the photo of a small face drawn in the upper left is made at
+    the trained framing and put back there, on white paper, live as the pen moves."""
+    folder = tmp_path / "framed"
+    shutil.copytree(model_dir, folder)
+    framer_that_finds(np.array([[45.0, 50.0], [75.0, 50.0]])).save(folder)
+    page = live_page(browser, serve(build_demo(Models(str(folder)))), hooks=False)
+    for (x0, y0), (x1, y1) in STROKES:  # the test's face, drawn at 40% in the upper left
+        draw(page, ((0.4 * x0, 0.4 * y0), (0.4 * x1, 0.4 * y1)))
+    photo = settle(page)
+    expected = Translator(str(folder)).translate(base64.b64decode(page.sent[-1].partition(",")[2]))
+    np.testing.assert_array_equal(photo, np.asarray(expected))
+    assert (photo[150:, 150:] == 255).all()  # far from the drawing: white paper
+    assert photo[:110, :110].std() > 5  # the face, where it was drawn
     page.close()
 
 
