@@ -36,6 +36,7 @@ SHIFT_SPREAD = 0.06
 SCALE_LIMITS = (0.4, 3.0)  # beyond these the eyes found are not to be trusted
 MIN_INK = 0.002  # share of dark pixels below which there is no face yet (a blank or a first stroke)
 INPUT_SIZE = 128
+FADE = 9  # pixels over which a moved-back photo fades into the paper
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,13 @@ def frame(sketch: torch.Tensor, framing: Frame, fill: torch.Tensor) -> torch.Ten
 
 def unframe(photo: torch.Tensor, framing: Frame) -> torch.Tensor:
     """The photo (C, S, S) in [-1, 1] made from a framed sketch, moved back to where the face was
-    drawn, on white."""
+    drawn, on white. Its edges fade into the paper over a few pixels: the generator paints up to
+    the border of its square, which would otherwise be a hard line (through a neck, say)."""
     size = photo.shape[-1]
     source = (0.5 * size, EYE_HEIGHT * size)
-    white = torch.ones(photo.shape[0])
-    return place(photo, 1 / framing.scale, source, framing.centre, white)
+    placed = place(photo, 1 / framing.scale, source, framing.centre, torch.ones(photo.shape[0]))
+    area = place(
+        torch.ones(1, size, size), 1 / framing.scale, source, framing.centre, torch.zeros(1)
+    )
+    fade = F.avg_pool2d(area[None], FADE, stride=1, padding=FADE // 2)[0] * area
+    return 1 + (placed - 1) * fade

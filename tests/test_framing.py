@@ -170,3 +170,15 @@ def test_onnxruntime_frames_as_torch_does(framed_model):
     for a, b in zip(on_torch, on_onnx, strict=True):
         assert a.scale == pytest.approx(b.scale, rel=1e-4)
         assert a.centre == pytest.approx(b.centre, abs=1e-2)
+
+
+def test_a_moved_back_photo_fades_into_the_paper():
+    """A black photo shrunk back into the upper left: black inside, white outside, and in between a
+    ramp of a few pixels instead of a hard edge."""
+    framing = Frame(2.0, (64.0, 64.0))
+    back = unframe(-torch.ones(3, SIZE, SIZE), framing)[0]
+    row = back[64]  # through the eyes, left to right
+    assert row[40:80].max() == -1 and (row[140:] == 1).all()
+    edge = row[100:140]
+    assert ((edge > -1) & (edge < 1)).sum() >= 3  # a soft edge
+    assert (edge[1:] >= edge[:-1]).all()  # that only rises towards the paper
