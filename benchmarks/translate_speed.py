@@ -5,7 +5,8 @@ runs after warm-up. Prints a markdown table; ratios are what to quote.
     python benchmarks/translate_speed.py [--model checkpoints/faces] [--runs 30] [--no-compile]
 
 With onnxruntime installed each model also gets a row for its ONNX export, and the whole
-Translator.translate is measured on both runtimes (torch with the Translator's default options).
+Translator.translate is measured on both runtimes (torch with the Translator's default options),
+for a model with a framer also without it (framing=False; the two called in turn).
 """
 
 from __future__ import annotations
@@ -30,14 +31,22 @@ from pix2pix.translate import DEFAULT_MODEL, cpu_has_bf16
 
 
 def median_ms(fn, runs: int, warmup: int = 5) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
+    return interleaved_ms([fn], runs, warmup)[0]
+
+
+def interleaved_ms(fns: list, runs: int, warmup: int = 5) -> list[float]:
+    """The median time of each function, called in turn within every run, so that a machine that
+    slows down or speeds up meanwhile (a shared VM does) weighs on all of them alike."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+        for fn, taken in zip(fns, times, strict=True):
+            start = time.perf_counter()
+            fn()
+            taken.append(time.perf_counter() - start)
+    return [1000 * statistics.median(taken) for taken in times]
 
 
 def calibrate(generator: UNetGenerator) -> UNetGenerator:
@@ -118,30 +127,36 @@ def main() -> None:
     if len(models) > 1:
         runtimes = ["torch", "onnxruntime"] if with_onnx else ["torch"]
         for runtime in runtimes:
-            translator = Translator(args.model, device="cpu", runtime=runtime)
-            for label, picture in canvas_pictures().items():
-                ms = median_ms(lambda t=translator, p=picture: t.translate(p), args.runs)
-                print(
-                    f"| {Path(args.model).name} | Translator.translate on {runtime}, {label} -> "
-                    f"PIL out | {ms:.1f} | {ms / base:.3f} | - |"
+            translators = {runtime: Translator(args.model, device="cpu", runtime=runtime)}
+            if translators[runtime].framer is not None:  # what finding the eyes costs
+                translators[f"{runtime} without its framer"] = Translator(
+                    args.model, device="cpu", runtime=runtime, framing=False
                 )
+            for label, picture in canvas_pictures().items():
+                calls = [lambda t=t, p=picture: t.translate(p) for t in translators.values()]
+                for how, ms in zip(translators, interleaved_ms(calls, args.runs), strict=True):
+                    print(
+                        f"| {Path(args.model).name} | Translator.translate on {how}, {label} -> "
+                        f"PIL out | {ms:.1f} | {ms / base:.3f} | - |"
+                    )
 
 
 def canvas_pictures() -> dict:
     """What the app hands translate: a blank 512x512 PIL image, and the canvas's PNG bytes (RGBA,
-    opaque) of a face drawn in black, the first example scaled to the canvas."""
+    opaque) of faces drawn in black: the first example, and the one drawn small in a corner (which
+    a model with a framer moves to its framing and back, pix2pix.framing)."""
     import io
 
     from PIL import Image
 
-    example = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.png"))[0]
-    drawing = Image.open(example).convert("RGBA").resize((512, 512))
-    png = io.BytesIO()
-    drawing.save(png, format="PNG")
-    return {
-        "512x512 blank PIL in": Image.new("L", (512, 512), 255),
-        f"512x512 canvas PNG in ({example.name}, black lines, RGBA)": png.getvalue(),
-    }
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    pictures = {"512x512 blank PIL in": Image.new("L", (512, 512), 255)}
+    for example in (sorted(examples.glob("*.png"))[0], examples / "small_off_centre.png"):
+        drawing = Image.open(example).convert("RGBA").resize((512, 512))
+        png = io.BytesIO()
+        drawing.save(png, format="PNG")
+        pictures[f"512x512 canvas PNG in ({example.name}, black lines, RGBA)"] = png.getvalue()
+    return pictures
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from PIL import Image, ImageDraw, ImageFilter
 from safetensors.torch import save
 from torch import nn
 
@@ -146,15 +147,22 @@ def frame(sketch: torch.Tensor, framing: Frame, fill: torch.Tensor) -> torch.Ten
     return place(sketch, framing.scale, framing.centre, target, fill)
 
 
-def unframe(photo: torch.Tensor, framing: Frame) -> torch.Tensor:
-    """The photo (C, S, S) in [-1, 1] made from a framed sketch, moved back to where the face was
-    drawn, on white. Its edges fade into the paper over a few pixels: the generator paints up to
-    the border of its square, which would otherwise be a hard line (through a neck, say)."""
-    size = photo.shape[-1]
-    source = (0.5 * size, EYE_HEIGHT * size)
-    placed = place(photo, 1 / framing.scale, source, framing.centre, torch.ones(photo.shape[0]))
-    area = place(
-        torch.ones(1, size, size), 1 / framing.scale, source, framing.centre, torch.zeros(1)
+def unframe(photo: Image.Image, framing: Frame) -> Image.Image:
+    """The photo (a square PIL image) made from a framed sketch, moved back to where the face was
+    drawn, on white paper. Its edges fade into the paper over FADE pixels: the generator paints up
+    to the border of its square, which would otherwise end in a hard line (through a neck, say).
+    Done on the 8-bit photo with PIL, which takes a tenth of the time of torch's small operations."""
+    size = photo.width
+    side = max(1, round(size / framing.scale))
+    left = round(framing.centre[0] - 0.5 * side)
+    top = round(framing.centre[1] - EYE_HEIGHT * side)
+    inset = FADE // 2
+    fade = Image.new("L", (side, side), 0)
+    ImageDraw.Draw(fade).rectangle((inset, inset, side - 1 - inset, side - 1 - inset), fill=255)
+    paper = Image.new(photo.mode, (size, size), "white")
+    paper.paste(
+        photo.resize((side, side), Image.Resampling.BILINEAR),
+        (left, top),
+        fade.filter(ImageFilter.BoxBlur(inset)),
     )
-    fade = F.avg_pool2d(area[None], FADE, stride=1, padding=FADE // 2)[0] * area
-    return 1 + (placed - 1) * fade
+    return paper

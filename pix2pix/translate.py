@@ -13,7 +13,7 @@ from PIL import Image
 from pix2pix.export import onnx_session
 from pix2pix.framing import FRAMER_NAME, Frame, Framer, frame, frame_for, shrink, unframe
 from pix2pix.hints import HINT_CHANNELS
-from pix2pix.imaging import to_photo, to_sketch_tensor
+from pix2pix.imaging import Placement, to_photo, to_sketch_tensor
 from pix2pix.networks import UNetGenerator
 
 RUNTIMES = ("torch", "onnxruntime")
@@ -180,15 +180,12 @@ class Translator:
             )
         with self._lock:
             output = self.run(batch, seed)
-        if any(framings):
-            output = torch.stack(
-                [
-                    photo if f is None else unframe(photo, f)
-                    for photo, f in zip(output, framings, strict=True)
-                ]
-            )
+        square = Placement(0, 0, self.size, self.size)
         return [
-            to_photo(out, placement) for out, (_, placement) in zip(output, prepared, strict=True)
+            to_photo(photo, placement)
+            if framing is None
+            else unframe(to_photo(photo, square), framing).crop(placement.box)
+            for photo, (_, placement), framing in zip(output, prepared, framings, strict=True)
         ]
 
     @torch.inference_mode()

@@ -24,11 +24,13 @@ from pix2pix.framing import (
     place,
     unframe,
 )
+from pix2pix.imaging import Placement, to_photo
 from tests.conftest import face_sketch, framer_that_finds, small_generator
 
 SIZE = 256
 # face_sketch draws its eyes as ellipses around these centres
 SKETCH_EYES = np.array([[100.0, 106.0], [156.0, 106.0]])
+FULL = Placement(0, 0, SIZE, SIZE)
 
 
 def small_face(scale: float, left: int, top: int) -> tuple[Image.Image, np.ndarray]:
@@ -68,10 +70,10 @@ def test_framing_then_unframing_gives_the_drawing_back_where_it_was():
     expected = (EYE_HEIGHT * SIZE + (full[0] - 106) * grow, SIZE / 2 + (full[1] - 128) * grow)
     found = np.argwhere(framed[0].numpy() < 0).mean(0)
     assert np.abs(found - expected).max() < 3
-    back = unframe(framed.repeat(3, 1, 1), framing)
-    assert back.shape == (3, SIZE, SIZE)
-    assert (back[0] - sketch[0]).abs().mean() < 0.02  # the drawing where it was, on white
-    assert (back[:, 160:, 160:] == 1).all()  # far from the face: white paper
+    back = np.asarray(unframe(to_photo(framed.repeat(3, 1, 1), FULL), framing), np.float32)
+    assert back.shape == (SIZE, SIZE, 3)
+    assert np.abs(back[..., 0] - np.asarray(drawing)).mean() < 3  # the drawing where it was
+    assert (back[160:, 160:] == 255).all()  # far from the face: white paper
 
 
 def test_frame_for_leaves_alone_what_the_generator_knows():
@@ -176,9 +178,9 @@ def test_a_moved_back_photo_fades_into_the_paper():
     """A black photo shrunk back into the upper left: black inside, white outside, and in between a
     ramp of a few pixels instead of a hard edge."""
     framing = Frame(2.0, (64.0, 64.0))
-    back = unframe(-torch.ones(3, SIZE, SIZE), framing)[0]
-    row = back[64]  # through the eyes, left to right
-    assert row[40:80].max() == -1 and (row[140:] == 1).all()
+    back = np.asarray(unframe(Image.new("RGB", (SIZE, SIZE), "black"), framing))[..., 0]
+    row = back[64].astype(int)  # through the eyes, left to right
+    assert row[40:80].max() == 0 and (row[140:] == 255).all()
     edge = row[100:140]
-    assert ((edge > -1) & (edge < 1)).sum() >= 3  # a soft edge
+    assert ((edge > 0) & (edge < 255)).sum() >= 3  # a soft edge
     assert (edge[1:] >= edge[:-1]).all()  # that only rises towards the paper
