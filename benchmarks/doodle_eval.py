@@ -23,6 +23,9 @@ Two sets of doodles:
   With --val-moved also the same pairs shrunk and moved on white paper (train.data.place_on_paper,
   seeded per pair): val faces are all centred and full size, visitors' drawings are not.
 
+Every model makes its photos through the Translator, as the app does (fp32 on the CPU), with its
+framer (pix2pix.framing) when its folder has one; --no-framing runs every drawing as drawn.
+
 References: --bare judges the doodles themselves, --real the true val photos (placed is trivially
 all of them there, the mesh compared with itself). What the project measured: real photos 0.77
 (LFW) / 0.88 (CUHK test) detector mean with 40/40 two-eyed Haar faces; bare line doodles 0.60 and

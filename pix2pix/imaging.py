@@ -101,6 +101,12 @@ def to_sketch_tensor(
     square.paste(image, (placement.left, placement.top))
 
     pixels = np.asarray(square, dtype=np.float32) / 127.5 - 1.0
+    if channels == 1 + HINT_CHANNELS and not mask.any():
+        # No hint (most drawings): the hint planes are zeros, as stack_input makes them; written
+        # straight into one array, since torch's small operations on them cost 0.3 ms here.
+        planes = np.zeros((1, channels, size, size), np.float32)
+        planes[0, 0] = pixels
+        return torch.from_numpy(planes), placement
     tensor = torch.from_numpy(pixels)
     tensor = (tensor[None] if image.mode == "L" else tensor.permute(2, 0, 1))[None]
     if channels == 1 + HINT_CHANNELS:
@@ -118,8 +124,6 @@ def hint_planes(
     averaged over the hint only, so that a hint neither blurs into the pixels around it nor
     darkens towards the zeros outside it.
     """
-    if not mask.any():  # no hint (a black-only drawing): zeros, without resizing full-size planes
-        return torch.zeros(1, 3, size, size), torch.zeros(1, 1, size, size)
     on = torch.from_numpy(mask.astype(np.float32))[None, None]
     rgb = torch.from_numpy(colours.astype(np.float32) / 127.5 - 1.0).permute(2, 0, 1)[None]
     shape = (placement.height, placement.width)
@@ -151,9 +155,12 @@ def to_photo(output: torch.Tensor, placement: Placement) -> Image.Image:
     right, bottom = placement.box[2:]
     if min(placement.left, placement.top) < 0 or right > width or bottom > height:
         raise ValueError(f"{placement} does not fit in a {width}x{height} output.")
-    pixels = ((output.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    pixels = pixels[0] if pixels.shape[0] == 1 else pixels.permute(1, 2, 0)
-    return Image.fromarray(pixels.numpy()).crop(placement.box)
+    # In numpy: a few small torch operations cost more in waking torch's threads than in work
+    # (1.1 ms against 0.3 ms for a 256x256 photo); np.rint rounds halves to even as torch does.
+    values = output.detach().float().cpu().numpy()
+    pixels = np.rint((np.clip(values, -1, 1) + 1) * 127.5).astype(np.uint8)
+    pixels = pixels[0] if pixels.shape[0] == 1 else np.ascontiguousarray(pixels.transpose(1, 2, 0))
+    return Image.fromarray(pixels).crop(placement.box)
 
 
 def _decode(source: ImageSource) -> Image.Image:
