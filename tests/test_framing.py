@@ -184,3 +184,29 @@ def test_a_moved_back_photo_fades_into_the_paper():
     edge = row[100:140]
     assert ((edge > 0) & (edge < 255)).sum() >= 3  # a soft edge
     assert (edge[1:] >= edge[:-1]).all()  # that only rises towards the paper
+
+
+def test_a_hint_models_planes_move_with_the_sketch_and_stay_empty_around_it():
+    drawing, eyes = small_face(0.45, 10, 20)
+    sketch = sketch_tensor(drawing)
+    planes = torch.zeros(4, SIZE, SIZE)
+    planes[:, 30:40, 40:60] = 1  # a hint on the hair: colour and mask
+    framing = frame_for(torch.tensor(eyes), sketch)
+    fill = torch.tensor([1.0, 0, 0, 0, 0])  # white paper, no hint
+    framed = frame(torch.cat([sketch, planes]), framing, fill)
+    alone = frame(sketch, framing, torch.ones(1))
+    assert torch.equal(framed[:1], alone)  # the sketch is framed as it is without hints
+    hint = np.argwhere(framed[4].numpy() > 0.5).mean(0) + 0.5  # (y, x), pixel centres
+    (x, y), grow = eyes.mean(0), framing.scale
+    expected = (EYE_HEIGHT * SIZE + (35 - y) * grow, SIZE / 2 + (50 - x) * grow)
+    assert np.abs(hint - expected).max() < 2  # the hint moved with the face
+    assert framed[1:, 200:, :].abs().max() == 0  # far from the hint: no hint
+
+
+def test_a_batch_is_framed_drawing_by_drawing(framed_model):
+    translator = Translator(framed_model, device="cpu")
+    small, _ = small_face(0.45, 10, 20)
+    blank = Image.new("L", (SIZE, SIZE), 255)
+    batch = translator.translate_batch([small, blank])
+    for photo, drawing in zip(batch, [small, blank], strict=True):
+        assert np.array_equal(np.asarray(photo), np.asarray(translator.translate(drawing)))
