@@ -210,3 +210,26 @@ def test_a_batch_is_framed_drawing_by_drawing(framed_model):
     batch = translator.translate_batch([small, blank])
     for photo, drawing in zip(batch, [small, blank], strict=True):
         assert np.array_equal(np.asarray(photo), np.asarray(translator.translate(drawing)))
+
+
+def test_place_resizing_only_what_is_seen_matches_resizing_everything():
+    """Any scale and any position, edges and corners included: never a shape error, and the same
+    picture as growing or shrinking the whole image first (within a pixel's rounding)."""
+    rng = np.random.default_rng(0)
+    image = torch.nn.functional.avg_pool2d(torch.rand(1, 2, 64, 64) * 2 - 1, 5, 1, 2)[0]
+    fill = torch.tensor([1.0, 0.0])
+    for _ in range(300):
+        scale = float(np.exp(rng.uniform(np.log(0.4), np.log(3.0))))
+        source, target = tuple(rng.uniform(-5, 69, 2)), tuple(rng.uniform(-5, 69, 2))
+        side = max(1, round(64 * scale))
+        whole = torch.nn.functional.interpolate(
+            image[None], size=(side, side), mode="bilinear", antialias=scale < 1
+        )[0]
+        left, top = (round(t - s * side / 64) for t, s in zip(target, source, strict=True))
+        expected = fill.view(2, 1, 1).expand(2, 64, 64).clone()
+        x0, y0, x1, y1 = max(left, 0), max(top, 0), min(left + side, 64), min(top + side, 64)
+        if x1 > x0 and y1 > y0:
+            expected[:, y0:y1, x0:x1] = whole[:, y0 - top : y1 - top, x0 - left : x1 - left]
+        got = place(image, scale, source, target, fill)
+        assert got.shape == (2, 64, 64)
+        assert (got - expected).abs().mean() < 0.05
