@@ -50,9 +50,8 @@ class Frame:
 
 
 class Framer(nn.Module):
-    """Where the eyes of a drawn face are: a sketch shrunk to 128 px, (N, 1, 128, 128) in [-1, 1]
-    -> (N, 2, 2) eye centres in units of the side, the image-left eye first. `find_eyes` takes a
-    sketch of any size and answers in its pixels."""
+    """Where the eyes of a drawn face are: a sketch shrunk to 128 px (`shrink`), (N, 1, 128, 128)
+    in [-1, 1] -> (N, 2, 2) eye centres in units of the side, the image-left eye first."""
 
     def __init__(self):
         super().__init__()
@@ -73,10 +72,6 @@ class Framer(nn.Module):
     def forward(self, small: torch.Tensor) -> torch.Tensor:
         # the head answers around the middle of the square, where most eyes are
         return self.head(self.features(small)).view(-1, 2, 2) + 0.5
-
-    def find_eyes(self, sketch: torch.Tensor) -> torch.Tensor:
-        """Sketch (N, 1, S, S) in [-1, 1] -> eye centres (N, 2, 2) in its pixels."""
-        return self(shrink(sketch)) * sketch.shape[-1]
 
     def save(self, folder: str | Path) -> Path:
         """framer.safetensors in `folder` (an ordinary 0644 file, like the generator's weights)."""

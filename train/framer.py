@@ -63,8 +63,9 @@ def moved(
     size = sketch.shape[-1]
     if rng.random() < 0.5:  # a mirrored face: the other eye is now the image-left one
         sketch = sketch.flip(-1)
+        # x runs over [0, size] (pixel i covers [i, i + 1]), so a point at x lands at size - x
         eyes = torch.stack([eyes[1], eyes[0]]) * torch.tensor([-1.0, 1.0]) + torch.tensor(
-            [size - 1.0, 0.0]
+            [float(size), 0.0]
         )
     if rng.random() < KEEP_SHARE:
         return sketch, eyes
@@ -78,8 +79,16 @@ def moved(
 def batch_of(
     sketches: torch.Tensor, eyes: torch.Tensor, rng: np.random.Generator, size: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    picks = rng.integers(0, len(sketches), size)
-    pairs = [moved(sketches[i], eyes[i], rng) for i in picks]
+    """`size` doodles picked at random (with replacement), each drawn as `moved` draws it."""
+    picks = torch.from_numpy(rng.integers(0, len(sketches), size))
+    return moved_each(sketches[picks], eyes[picks], rng)
+
+
+def moved_each(
+    sketches: torch.Tensor, eyes: torch.Tensor, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every doodle drawn once, as `moved` draws it (the held-out set's moved twin)."""
+    pairs = [moved(s, e, rng) for s, e in zip(sketches, eyes, strict=True)]
     return torch.stack([s for s, _ in pairs]), torch.stack([e for _, e in pairs])
 
 
@@ -87,11 +96,9 @@ def batch_of(
 def eye_error(framer: Framer, sketches: torch.Tensor, eyes: torch.Tensor) -> float:
     """Mean distance of the eyes found from the true ones, in pixels of a 256 canvas."""
     framer.eval()
-    found = torch.cat(
-        [framer.find_eyes(sketches[i : i + 256]) for i in range(0, len(sketches), 256)]
-    )
+    found = torch.cat([framer(sketches[i : i + 256]) for i in range(0, len(sketches), 256)])
     framer.train()
-    return float((found - eyes).norm(dim=-1).mean()) * 256 / sketches.shape[-1]
+    return float((found * sketches.shape[-1] - eyes).norm(dim=-1).mean()) * 256 / sketches.shape[-1]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     sketches, eyes = read_pairs(args.pairs)
     val = read_pairs(args.val) if args.val else None
-    val_moved = batch_of(*val, np.random.default_rng(1), len(val[0])) if val else None
+    val_moved = moved_each(*val, np.random.default_rng(1)) if val else None
     print(f"{len(sketches)} doodles with known eyes" + (f", {len(val[0])} held out" if val else ""))
     framer = Framer()
     optimizer = torch.optim.AdamW(framer.parameters(), lr=args.lr, weight_decay=1e-4)
