@@ -4,11 +4,15 @@ the default model and one more listed model a visitor may choose."""
 
 from __future__ import annotations
 
+import base64
+import io
 import socket
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pytest
+from PIL import Image
 
 import app
 from app import Models, build_demo
@@ -25,6 +29,16 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def decode(data_url: str) -> np.ndarray:
+    """The pixels of an image data URL (a sketch the page sent, a photo the app returned)."""
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data_url.partition(",")[2]))))
+
+
+def as_sent(photo: Image.Image) -> np.ndarray:
+    """The pixels a page or an API client gets for `photo`: app.photo_data_url's JPEG, decoded."""
+    return decode(app.photo_data_url(photo))
 
 
 def launch(demo: gr.Blocks) -> str:

@@ -6,7 +6,6 @@ Needs /usr/bin/chromium (`apt-get install -y chromium`); run with `pytest -m bro
 from __future__ import annotations
 
 import base64
-import io
 import shutil
 import threading
 import time
@@ -20,7 +19,7 @@ from app import EXAMPLES, Models, build_demo
 from pix2pix import Translator
 from pix2pix.hints import PALETTE
 from tests.conftest import framer_that_finds
-from tests.conftest_app import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest_app import CHROMIUM, CHROMIUM_ARGS, as_sent, decode
 
 pytest_plugins = ["tests.conftest_app"]  # the app_url, listed_model_dir and serve fixtures
 
@@ -123,7 +122,7 @@ def settle(page, quiet_s: float = 0.5) -> np.ndarray:
 
 
 def fetch_photo(page) -> np.ndarray:
-    """The pixels #photo shows: its <img> holds the photo inline, as a PNG data URL."""
+    """The pixels #photo shows: its <img> holds the photo inline, as a JPEG data URL."""
     return decode(photo_src(page))
 
 
@@ -139,10 +138,6 @@ def dark_pixels_in_canvas(page) -> int:
     )
 
 
-def decode(data_url: str) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data_url.partition(",")[2]))))
-
-
 def test_each_stroke_brings_a_new_photo_of_the_drawing(page, translator):
     for stroke in STROKES[:3]:
         old = photo_src(page)
@@ -151,7 +146,7 @@ def test_each_stroke_brings_a_new_photo_of_the_drawing(page, translator):
         assert photo.shape == (256, 256, 3) and photo.std() > 1  # not blank
     photo = settle(page)
     last = translator.translate(base64.b64decode(page.sent[-1].partition(",")[2]))
-    np.testing.assert_array_equal(photo, np.asarray(last))
+    np.testing.assert_array_equal(photo, as_sent(last))
 
 
 def inked_everywhere(sketch: np.ndarray, strokes) -> bool:
@@ -172,7 +167,7 @@ def test_quick_strokes_are_not_lost(page, translator):
         final = page.sent[-1]
         if inked_everywhere(decode(final), STROKES) and photo_src(page):
             expected = translator.translate(base64.b64decode(final.partition(",")[2]))
-            if np.array_equal(fetch_photo(page), np.asarray(expected)):
+            if np.array_equal(fetch_photo(page), as_sent(expected)):
                 return
         page.wait_for_timeout(50)
     pytest.fail(f"No photo of the drawing with all {len(STROKES)} strokes ({len(page.sent)} sent).")
@@ -251,7 +246,9 @@ def test_a_model_chosen_in_options_is_used(page, listed_model_dir):
     assert "Sketch → photo · 256×256" in page.inner_text("#model_info")
     photo = wait_for_new_photo(page, old)  # the drawing is translated again with that model
     sketch = base64.b64decode(page.sent[-1].partition(",")[2])
-    np.testing.assert_array_equal(photo, Translator(str(listed_model_dir)).translate(sketch))
+    np.testing.assert_array_equal(
+        photo, as_sent(Translator(str(listed_model_dir)).translate(sketch))
+    )
 
 
 def test_a_full_queue_tells_the_visitor(model_dir, serve, browser, monkeypatch):
@@ -347,7 +344,9 @@ def test_the_colour_pen_colours_the_hair(model_dir, serve, browser):
     coloured = draw_and_wait(page, HAIR)
     sketch = decode(page.sent[-1])[:, :, :3]
     assert tuple(sketch[round(0.22 * 256), 128]) == red  # the pen's colour, opaque
-    np.testing.assert_array_equal(coloured, Translator().translate(sketch))  # the final drawing's
+    np.testing.assert_array_equal(
+        coloured, as_sent(Translator().translate(sketch))
+    )  # the final drawing's
 
     pen_hue, _ = hue_and_saturation(np.array([[red]], np.uint8))
     hue, saturation = hue_and_saturation(coloured[HAIR_BOX])
@@ -450,7 +449,7 @@ def final_photo_is_shown(page, translator, strokes_end: float = 0.8) -> None:
         end = round(strokes_end * 256)
         if final is not None and final[end - 3 : end + 3, :, :3].min() < 128 and photo_src(page):
             expected = translator.translate(base64.b64decode(page.sent[-1].partition(",")[2]))
-            if np.array_equal(fetch_photo(page), np.asarray(expected)):
+            if np.array_equal(fetch_photo(page), as_sent(expected)):
                 return
         page.wait_for_timeout(50)
     pytest.fail(f"No photo of the finished stroke ({len(page.sent)} sketches sent).")
@@ -506,7 +505,7 @@ def test_a_face_drawn_small_in_a_corner_gets_its_photo_there(model_dir, serve, b
         draw(page, ((0.4 * x0, 0.4 * y0), (0.4 * x1, 0.4 * y1)))
     photo = settle(page)
     expected = Translator(str(folder)).translate(base64.b64decode(page.sent[-1].partition(",")[2]))
-    np.testing.assert_array_equal(photo, np.asarray(expected))
+    np.testing.assert_array_equal(photo, as_sent(expected))
     assert (photo[150:, 150:] == 255).all()  # far from the drawing: white paper
     assert photo[:110, :110].std() > 5  # the face, where it was drawn
     page.close()
