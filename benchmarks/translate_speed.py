@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pix2pix import Translator, UNetGenerator
 from pix2pix.export import onnx_installed, onnx_session
+from pix2pix.imaging import load_image, to_photo, to_sketch_tensor
 from pix2pix.translate import DEFAULT_MODEL, cpu_has_bf16
 
 
@@ -139,12 +140,55 @@ def main() -> None:
                         f"| {Path(args.model).name} | Translator.translate on {how}, {label} -> "
                         f"PIL out | {ms:.1f} | {ms / base:.3f} | - |"
                     )
+        sample = models["paper unet_256 (3->3, ngf 64)"][1]
+        with torch.inference_mode():
+            print_steps(translators[runtimes[-1]], lambda: reference(sample), args.runs)
+
+
+REFERENCE = "reference: paper unet_256, fp32 eager (forward pass)"
+
+
+def print_steps(translator: Translator, reference, runs: int) -> None:
+    """Where Translator.translate's time goes for the canvas PNGs of a centred drawing (which the
+    framer leaves as drawn). Each step, the whole call and the reference's forward pass are timed
+    in turn within every run, so the ratios hold however the machine's speed drifts meanwhile."""
+    print(
+        f"\nTranslator.translate on {translator.runtime}, step by step (median ms, and x the "
+        "reference timed in the same runs):\n"
+    )
+    pictures = {
+        k: v for k, v in canvas_pictures().items() if "canvas PNG" in k and "small" not in k
+    }
+    print("| step | " + " | ".join(pictures) + " |")
+    print("|---|" + "---:|" * len(pictures))
+    columns = []
+    for png in pictures.values():
+        picture = load_image(png)
+        sketch, placement = to_sketch_tensor(picture, translator.size, translator.in_channels)
+        output = translator.run(sketch)
+        steps = {
+            "decode the PNG (load_image)": lambda p=png: load_image(p),
+            "grey, hints, resize, tensor (to_sketch_tensor)": lambda p=picture: to_sketch_tensor(
+                p, translator.size, translator.in_channels
+            ),
+            "find the eyes (find_frames)": lambda s=sketch: translator.find_frames(s),
+            "generator (run)": lambda s=sketch: translator.run(s),
+            "back to an image (to_photo)": lambda o=output[0], pl=placement: to_photo(o, pl),
+            "the whole call (translate)": lambda p=png: translator.translate(p),
+            REFERENCE: reference,
+        }
+        columns.append(dict(zip(steps, interleaved_ms(list(steps.values()), runs), strict=True)))
+    for step in columns[0]:
+        cells = " | ".join(f"{c[step]:.2f} ({c[step] / c[REFERENCE]:.3f}x)" for c in columns)
+        print(f"| {step} | {cells} |")
 
 
 def canvas_pictures() -> dict:
-    """What the app hands translate: a blank 512x512 PIL image, and the canvas's PNG bytes (RGBA,
-    opaque) of faces drawn in black: the first example, and the one drawn small in a corner (which
-    a model with a framer moves to its framing and back, pix2pix.framing)."""
+    """What translate is handed: a blank 512x512 PIL image, and canvas PNG bytes (RGBA, opaque) of
+    faces drawn in black, at 512x512 (the canvas's own size, the issue's measure) and at 256x256
+    (what the app's page sends for a 256 model: it exports at the model's size): the first example,
+    and the one drawn small in a corner (which a model with a framer moves to its framing and back,
+    pix2pix.framing)."""
     import io
 
     from PIL import Image
@@ -152,10 +196,12 @@ def canvas_pictures() -> dict:
     examples = Path(__file__).resolve().parents[1] / "examples"
     pictures = {"512x512 blank PIL in": Image.new("L", (512, 512), 255)}
     for example in (sorted(examples.glob("*.png"))[0], examples / "small_off_centre.png"):
-        drawing = Image.open(example).convert("RGBA").resize((512, 512))
-        png = io.BytesIO()
-        drawing.save(png, format="PNG")
-        pictures[f"512x512 canvas PNG in ({example.name}, black lines, RGBA)"] = png.getvalue()
+        for size in (512, 256):
+            drawing = Image.open(example).convert("RGBA").resize((size, size))
+            png = io.BytesIO()
+            drawing.save(png, format="PNG")
+            label = f"{size}x{size} canvas PNG in ({example.name}, black lines, RGBA)"
+            pictures[label] = png.getvalue()
     return pictures
 
 
