@@ -18,7 +18,9 @@ last drawing sent must hold every stroke, and the photo shown must be its transl
 Then the photo following the pen: one continuous 2-second stroke (pointer events at 60 Hz, sent in
 the page itself so that the pen's pace does not depend on Playwright), by one visitor and by 4
 visitors drawing at once (4 pages, one server): photos shown per second during the stroke, the
-delay from each picture the canvas exported to its photo, and release -> the final photo. With
+delay from each picture the canvas exported to its photo, release -> the final photo, and whether
+the page stayed smooth meanwhile (the longest gap between the 16 ms pen events, which the page's
+main thread fires, and Chrome's long tasks of 50 ms or more during the stroke). With
 --stock it also measures a plain gr.Sketchpad -> gr.Image app running the same model, for contrast.
 Nothing here is a test: numbers depend on the machine and on what else runs on it.
 """
@@ -65,8 +67,11 @@ READY = """(selector) => {
 # Release times, photo load times and resource timings, recorded in the page itself.
 PAGE_HOOKS = """() => {
     performance.setResourceTimingBufferSize(100000);
-    window.bench = { releases: [], photos: [] };
+    window.bench = { releases: [], photos: [], longTasks: [] };
     addEventListener("pointerup", () => bench.releases.push(performance.now()), true);
+    // Main-thread tasks of 50 ms or more (Chrome's long tasks): the page stuttering.
+    new PerformanceObserver((list) => bench.longTasks.push(...list.getEntries()))
+        .observe({ type: "longtask" });
     const hooked = new WeakSet();
     const hook = (img) => {
         if (hooked.has(img)) return;
@@ -154,9 +159,10 @@ CONTINUOUS_STROKE = """(seconds) => {
         buttons: type === "pointerup" ? 0 : 1, bubbles: true,
     }));
     window.strokeDone = false;
-    window.stroke = { down: performance.now() };
+    window.stroke = { down: performance.now(), moves: [] };
     fire("pointerdown", 0);
     const timer = setInterval(() => {
+        stroke.moves.push(performance.now()); // late when the main thread was busy
         const f = Math.min(1, (performance.now() - stroke.down) / (1000 * seconds));
         fire("pointermove", f);
         if (f < 1) return;
@@ -183,6 +189,8 @@ STROKE_STATS = """() => {
     }).filter((d) => d !== null);
     const lastJoin = sentJoins[sentJoins.length - 1];
     const final = photos.find((t) => t > lastJoin && lastJoin >= up);
+    const gaps = stroke.moves.slice(1).map((t, i) => t - stroke.moves[i]);
+    const stalls = bench.longTasks.filter((e) => e.startTime + e.duration > down && e.startTime < up);
     return {
         seconds: (up - down) / 1000,
         pictures: sent.filter((t) => t < up).length,
@@ -190,6 +198,8 @@ STROKE_STATS = """() => {
         photos: photos.filter((t) => t < up).length,
         delays,
         release: final === undefined ? null : final - up,
+        gap: Math.max(...gaps),
+        stalls: stalls.length,
     };
 }"""
 
@@ -455,9 +465,10 @@ def report_continuous(rows: dict[int, list[dict]]) -> None:
     print("## The photo following the pen: one continuous stroke\n")
     print(
         "| visitors drawing | visitor | stroke s | pictures exported | requests | photos during "
-        "stroke | photos / s | sketch → photo ms (median, max) | release → photo ms |"
+        "stroke | photos / s | sketch → photo ms (median, max) | release → photo ms | pen events: "
+        "longest gap ms (sent every 16) | main-thread tasks ≥ 50 ms |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for visitors, stats in rows.items():
         for i, r in enumerate(stats, 1):
             delays = r["delays"]
@@ -465,7 +476,8 @@ def report_continuous(rows: dict[int, list[dict]]) -> None:
             release = "no photo" if r["release"] is None else f"{r['release']:.0f}"
             print(
                 f"| {visitors} | {i} | {r['seconds']:.1f} | {r['pictures']} | {r['requests']} | "
-                f"{r['photos']} | {r['photos'] / r['seconds']:.1f} | {delay} | {release} |"
+                f"{r['photos']} | {r['photos'] / r['seconds']:.1f} | {delay} | {release} | "
+                f"{r['gap']:.0f} | {r['stalls']} |"
             )
     print()
 
