@@ -68,7 +68,9 @@ QUEUE_SIZE = (
 # older one is made afresh on its next request, which costs this app nothing (it has no gr.State).
 SESSIONS = 128
 # Pictures a second the canvas sends at most while the pen moves (--live-fps; 0: only at release).
-# A photo takes 20-60 ms on a CPU: 15 a second keeps one core busy while a visitor draws.
+# The server's part of a photo is ~7 ms on the project's 2-core CPU (the bundled model on
+# onnxruntime; ~15 ms on torch) and the page shows it ~35 ms after the picture: 15 a second follows
+# the pen closely and leaves most of the CPU to other visitors.
 LIVE_FPS = 15
 PHOTO_QUALITY = 95  # the JPEG quality of the photos sent (photo_data_url)
 MAX_UPLOAD_BYTES = 10 * 2**20  # an uploaded file (a phone photo of a drawing is a few MB)
