@@ -6,7 +6,10 @@ runs after warm-up. Prints a markdown table; ratios are what to quote.
 
 With onnxruntime installed each model also gets a row for its ONNX export, and the whole
 Translator.translate is measured on both runtimes (torch with the Translator's default options),
-for a model with a framer also without it (framing=False; the two called in turn).
+for a model with a framer also without it (framing=False; the two called in turn), on a blank
+picture and on canvas PNGs at 512x512 and at 256x256 (what the page sends). Last, a table of the
+whole call's steps (decode, tensor, framer, generator, photo), each timed in turn with the
+reference's forward pass, so that every ratio there has its reference measured alongside.
 """
 
 from __future__ import annotations
