@@ -130,13 +130,14 @@ def main() -> None:
 
     if len(models) > 1:
         runtimes = ["torch", "onnxruntime"] if with_onnx else ["torch"]
+        pictures = canvas_pictures()
         for runtime in runtimes:
             translators = {runtime: Translator(args.model, device="cpu", runtime=runtime)}
             if translators[runtime].framer is not None:  # what finding the eyes costs
                 translators[f"{runtime} without its framer"] = Translator(
                     args.model, device="cpu", runtime=runtime, framing=False
                 )
-            for label, picture in canvas_pictures().items():
+            for label, picture in pictures.items():
                 calls = [lambda t=t, p=picture: t.translate(p) for t in translators.values()]
                 for how, ms in zip(translators, interleaved_ms(calls, args.runs), strict=True):
                     print(
@@ -145,13 +146,13 @@ def main() -> None:
                     )
         sample = models["paper unet_256 (3->3, ngf 64)"][1]
         with torch.inference_mode():
-            print_steps(translators[runtimes[-1]], lambda: reference(sample), args.runs)
+            print_steps(translators[runtimes[-1]], pictures, lambda: reference(sample), args.runs)
 
 
 REFERENCE = "reference: paper unet_256, fp32 eager (forward pass)"
 
 
-def print_steps(translator: Translator, reference, runs: int) -> None:
+def print_steps(translator: Translator, pictures: dict, reference, runs: int) -> None:
     """Where Translator.translate's time goes for the canvas PNGs of a centred drawing (which the
     framer leaves as drawn). Each step, the whole call and the reference's forward pass are timed
     in turn within every run, so the ratios hold however the machine's speed drifts meanwhile."""
@@ -159,9 +160,7 @@ def print_steps(translator: Translator, reference, runs: int) -> None:
         f"\nTranslator.translate on {translator.runtime}, step by step (median ms, and x the "
         "reference timed in the same runs):\n"
     )
-    pictures = {
-        k: v for k, v in canvas_pictures().items() if "canvas PNG" in k and "small" not in k
-    }
+    pictures = {k: v for k, v in pictures.items() if "canvas PNG" in k and "small" not in k}
     print("| step | " + " | ".join(pictures) + " |")
     print("|---|" + "---:|" * len(pictures))
     columns = []

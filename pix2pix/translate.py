@@ -12,7 +12,7 @@ from PIL import Image
 
 from pix2pix.export import onnx_session
 from pix2pix.framing import FRAMER_NAME, Frame, Framer, frame, frame_for, shrink, unframe
-from pix2pix.hints import HINT_CHANNELS
+from pix2pix.hints import HINT_CHANNELS, no_hints
 from pix2pix.imaging import Placement, to_photo, to_sketch_tensor
 from pix2pix.networks import UNetGenerator
 
@@ -169,9 +169,9 @@ class Translator:
         batch = torch.cat([tensor for tensor, _ in prepared])
         framings = self.find_frames(batch)
         if any(framings):
-            fill = torch.ones(self.in_channels)
-            if self.hints:
-                fill[1:] = 0  # the colour planes and the hint mask: no hint
+            # What the moved drawing lies on: white paper, and for a hint model no hint there.
+            white = torch.ones(1 if self.hints else self.in_channels, 1, 1)
+            fill = (no_hints(white) if self.hints else white).flatten()
             batch = torch.stack(
                 [
                     sketch if f is None else frame(sketch, f, fill)

@@ -344,9 +344,8 @@ def test_the_colour_pen_colours_the_hair(model_dir, serve, browser):
     coloured = draw_and_wait(page, HAIR)
     sketch = decode(page.sent[-1])[:, :, :3]
     assert tuple(sketch[round(0.22 * 256), 128]) == red  # the pen's colour, opaque
-    np.testing.assert_array_equal(
-        coloured, as_sent(Translator().translate(sketch))
-    )  # the final drawing's
+    # the photo shown is the final drawing's
+    np.testing.assert_array_equal(coloured, as_sent(Translator().translate(sketch)))
 
     pen_hue, _ = hue_and_saturation(np.array([[red]], np.uint8))
     hue, saturation = hue_and_saturation(coloured[HAIR_BOX])

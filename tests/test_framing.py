@@ -25,7 +25,7 @@ from pix2pix.framing import (
     shrink,
     unframe,
 )
-from pix2pix.imaging import Placement, to_photo
+from pix2pix.imaging import Placement, to_photo, to_sketch_tensor
 from tests.conftest import face_sketch, framer_that_finds, small_generator
 
 SIZE = 256
@@ -43,7 +43,8 @@ def small_face(scale: float, left: int, top: int) -> tuple[Image.Image, np.ndarr
 
 
 def sketch_tensor(image: Image.Image) -> torch.Tensor:
-    return torch.from_numpy(np.asarray(image, np.float32) / 127.5 - 1)[None]
+    """(1, SIZE, SIZE): the grey sketch as the Translator hands it to the framer."""
+    return to_sketch_tensor(image, SIZE)[0][0]
 
 
 def test_place_moves_the_source_point_onto_the_target_and_fills_the_rest():
