@@ -115,7 +115,8 @@ def test_a_pair_is_aligned_and_the_background_is_paper():
     photo.paste((90, 60, 40), mask=hair)  # the person: brown hair, shoulders
     ImageDraw.Draw(photo).polygon([tuple(p) for p in LANDMARKS[FACE_OVAL]], fill=(200, 150, 120))
     detection = Detection(LANDMARKS, head_mask().astype(np.float32))
-    doodle, aligned, eyes = make_pair(photo, detection, np.random.default_rng(0))
+    pair = make_pair(photo, detection, np.random.default_rng(0))
+    doodle, aligned, eyes = pair.doodle, pair.photo, pair.eyes
     assert doodle.size == aligned.size == (SIZE, SIZE) and aligned.mode == "RGB"
     assert eyes.shape == (2, 2) and eyes[0, 0] < eyes[1, 0]  # the image-left eye first
     assert (
@@ -127,6 +128,10 @@ def test_a_pair_is_aligned_and_the_background_is_paper():
     assert green.mean() < 0.01  # the background became white, not left as it was
     assert (pixels.min(axis=1) > 245).mean() > 0.2
     assert np.any(np.all(np.abs(pixels - (200, 150, 120)) < 20, axis=1))  # the face is kept
+    # What a later doodle is drawn from: the landmarks and the person, in the square's pixels.
+    assert np.allclose(pair.points[[33, 263]].mean(0), eyes.mean(0), atol=6)
+    assert pair.person.shape == (SIZE, SIZE) and pair.person[int(eyes[0, 1]), int(eyes[0, 0])]
+    assert not pair.person[0, 0]
 
 
 class FakeDetector:

@@ -17,6 +17,7 @@ RESUME_CHANGES = (
     "epochs",
     "epochs_decay",
     "max_steps",
+    "max_minutes",
     "push_to_hub",
     "device",
     "workers",
@@ -140,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model.add_argument("--norm", choices=["batch", "instance", "none"], help="normalisation layers")
     model.add_argument(
+        "--trunk-blocks",
+        type=int,
+        metavar="N",
+        help="ours: N inverted residual blocks (MobileNetV2) at a quarter of the image size, "
+        "where texture is made; 0, the default, is the paper's U-Net",
+    )
+    model.add_argument(
         "--hints",
         action="store_true",
         help="ours: the generator also takes colour hints (sketch + RGB + mask = 5 channels), "
@@ -165,6 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="ours: stop after step N and save the model (a short trial of the settings); 0: no "
         "limit",
     )
+    opt.add_argument(
+        "--max-minutes",
+        type=float,
+        metavar="M",
+        help="ours: stop after M minutes of training and save the model (a rented GPU's time); "
+        "0: no limit",
+    )
     opt.add_argument("--batch-size", type=int, help="images per step (per process)")
     opt.add_argument("--lr", type=float, help="Adam learning rate")
     opt.add_argument("--beta1", type=float, help="Adam beta1")
@@ -179,6 +194,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="ours: weight of pix2pixHD's discriminator feature-matching loss (sharper, steadier "
         "GAN training; pix2pixHD uses 10); 0, the default, is the paper's loss",
+    )
+    opt.add_argument(
+        "--diffaugment",
+        action="store_true",
+        help="ours: DiffAugment (colour, translation, cutout) on every pair the discriminator "
+        "judges, so that it cannot learn a small data set by heart",
+    )
+    opt.add_argument(
+        "--ema",
+        type=float,
+        metavar="DECAY",
+        help="ours: keep a moving average of the generator's weights with this decay (e.g. 0.999) "
+        "and save it as the model: steadier photos than the last step's weights; 0: off",
     )
     opt.add_argument(
         "--seed",

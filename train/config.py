@@ -32,6 +32,7 @@ class TrainConfig:
     d_scales: int = 1  # ours: PatchGANs at this many image sizes (pix2pixHD uses 2-3); 1: the paper
     norm: str = "batch"
     upsample: str = "transpose"  # ours: "resize" for resize-convolutions in the decoder
+    trunk_blocks: int = 0  # ours: inverted residual blocks at a quarter of the image size
     init_from: str | None = None
     epochs: int = 100
     epochs_decay: int = 100
@@ -41,11 +42,14 @@ class TrainConfig:
     gan_mode: str = "vanilla"
     lambda_l1: float = 100.0
     lambda_fm: float = 0.0  # ours: pix2pixHD's discriminator feature matching (they use 10); 0: off
+    diffaugment: bool = False  # ours: DiffAugment on every pair the discriminator judges
+    ema: float = 0.0  # ours: decay of a moving average of the generator's weights, saved as the model
     seed: int = 0
     device: str | None = None
     amp: bool = False
     workers: int = 2
     max_steps: int = 0  # ours: stop (and save the model) after this step; 0: no limit
+    max_minutes: float = 0.0  # ours: stop (and save the model) after this much training; 0: none
     holdout: int | None = None  # ours: pairs held out when there is no test split; None: auto
     eval_pairs: int = 100  # ours: at most this many pairs are scored at the end of the run
     save_every: int = 500  # steps between resumable states (also saved at each epoch's end)
@@ -108,7 +112,9 @@ class TrainConfig:
         for name in ("doodle_prob", "place_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"--{name.replace('_', '-')} is a probability between 0 and 1.")
-        for name in ("max_steps", "workers", "holdout"):
+        if not 0 <= self.ema < 1:
+            raise ValueError("--ema is a decay between 0 (off) and 1, e.g. 0.999.")
+        for name in ("max_steps", "max_minutes", "workers", "holdout", "trunk_blocks"):
             if (getattr(self, name) or 0) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} cannot be negative.")
 

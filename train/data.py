@@ -15,7 +15,11 @@ Layouts (`find_pairs(root, layout)`):
              one, and by `column=value` filters after a '?': "cufs/pairs.csv?subset=cuhk_student".
     photos   bare photos anywhere under <root>/[<split>/]; the sketch is drawn on the fly by
              pix2pix.sketchify. Never chosen by "auto": it must be asked for.
-    auto     the first of cuhk, folders, aligned, csv that finds pairs.
+    faces    <root>/[<split>/]shapes.npz + photos/ (`train.faces` and `train.pack` write them): a
+             fresh doodle is drawn from each photo's landmarks every epoch (train.doodle), with
+             the traits `train.pack` measured (glasses, beard, where the hair is); a pair with
+             `repeat` n in shapes.npz is listed n times.
+    auto     the first of faces, cuhk, folders, aligned, csv that finds pairs.
 
 Where <root>/<split> does not exist, root itself is searched (`has_split` tells whether it exists:
 a test split that is only the training folder again is no test split). split=None searches root.
@@ -42,7 +46,9 @@ from tqdm import tqdm
 from pix2pix.hints import stack_input
 from train.hints import sample_hints
 
-LAYOUTS = ("auto", "cuhk", "folders", "aligned", "csv", "photos")
+SHAPE_SIZE = 256  # the side of the square train.faces measures landmarks in
+LAYOUTS = ("auto", "faces", "cuhk", "folders", "aligned", "csv", "photos")
+SHAPES_FILE = "shapes.npz"  # the faces layout's landmarks, masks and traits, per split
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 DIRECTIONS = ("sketch2photo", "photo2sketch")
 # train.combine tags the PNGs it writes, so that "auto" knows them whatever their shape (CUHK's
@@ -56,6 +62,7 @@ _LOOKED_FOR = {
     "aligned": "aligned (A|B side-by-side images, twice as wide as high, in <root>/[<split>/])",
     "csv": "csv (a .csv file, or <root>/pairs.csv, with photo and sketch columns)",
     "photos": "photos (image files anywhere under <root>/[<split>/])",
+    "faces": "faces (<root>/[<split>/]shapes.npz + photos/, written by train.faces or train.pack)",
 }
 
 
@@ -70,6 +77,11 @@ class Pair:
     sketch: Path | None
     photo: Path
     sketch_half: str | None = None  # "left" or "right", only for aligned files
+    face: int | None = None  # faces layout: the photo's row in shapes.npz beside photos/
+
+    @property
+    def shapes(self) -> Path:
+        return self.photo.parent.parent / SHAPES_FILE
 
     @property
     def name(self) -> str:
@@ -220,6 +232,22 @@ def _csv_pairs(root: str, split: str | None) -> list[Pair]:
     ]
 
 
+def _face_pairs(root: Path, split: str | None) -> list[Pair]:
+    base = _split_dir(root, split)
+    if not (base / SHAPES_FILE).is_file():
+        return []
+    with np.load(base / SHAPES_FILE) as shapes:
+        names = [str(n) for n in shapes["names"]]
+        repeats = shapes["repeat"] if "repeat" in shapes.files else np.ones(len(names), int)
+    photos = index_by_stem(image_files(base / "photos"))
+    return [
+        Pair(None, photos[name], face=i)
+        for i, name in enumerate(names)
+        if name in photos
+        for _ in range(int(repeats[i]))
+    ]
+
+
 def _photo_pairs(root: Path, split: str | None) -> list[Pair]:
     return [Pair(None, f) for f in image_files(_split_dir(root, split), recursive=True)]
 
@@ -255,8 +283,10 @@ def scan_pairs(root: str | Path, layout: str = "auto", split: str | None = "trai
         "aligned": lambda: (_aligned_pairs(root_path, split, guess=layout == "auto"), []),
         "csv": lambda: (_csv_pairs(root_text, split), []),
         "photos": lambda: (_photo_pairs(root_path, split), []),
+        "faces": lambda: (_face_pairs(root_path, split), []),
     }
-    tried = ["cuhk", "folders", "aligned", "csv"] if layout == "auto" else [layout]
+    auto = ["faces", "cuhk", "folders", "aligned", "csv"]
+    tried = auto if layout == "auto" else [layout]
     for name in tried:
         if not (root_path.is_dir() or name == "csv"):  # only csv takes a file as root
             continue
@@ -426,6 +456,26 @@ class PairDataset(torch.utils.data.Dataset):
         self.hints = hints
         self.place_prob = place_prob
         self.epoch = 0
+        # read once here, before the loader's workers fork (they share the arrays)
+        self._shapes = {
+            path: _load_shapes(path) for path in {p.shapes for p in self.pairs if p.face is not None}
+        }
+
+    def _draw_face(self, pair: Pair, photo: Image.Image, rng: np.random.Generator) -> Image.Image:
+        """A fresh doodle of a faces-layout photo, from its landmarks, masks and traits."""
+        from train.doodle import draw_doodle
+        from train.pack import grow_mask
+
+        shapes, i, size = self._shapes[pair.shapes], pair.face, photo.width
+        traits = None
+        if "glasses" in shapes:
+            traits = {
+                "glasses": bool(shapes["glasses"][i]),
+                "beard": bool(shapes["beard"][i]),
+                "hair": grow_mask(shapes["hair"][i], size),
+            }
+        points = shapes["points"][i].astype(np.float64) * size / SHAPE_SIZE
+        return draw_doodle(points, grow_mask(shapes["person"][i], size), rng, size, traits)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -438,6 +488,8 @@ class PairDataset(torch.utils.data.Dataset):
         rng = np.random.default_rng((self.seed, self.epoch, i))
         doodle = rng.random() < self.doodle_prob
         sketch, photo = load_pair(pair)
+        if pair.face is not None and not doodle:
+            sketch = self._draw_face(pair, photo, rng)
         if sketch is None or doodle:
             from pix2pix.sketchify import sketchify  # only needed here; keeps this module light
 
@@ -493,6 +545,12 @@ def place_on_paper(
         paper.paste(im.resize((side, side), Image.Resampling.LANCZOS), (x, y))
         out.append(paper)
     return out[0], out[1]
+
+
+def _load_shapes(path: Path) -> dict:
+    from train.pack import load_shapes
+
+    return load_shapes(path)
 
 
 def pad_to_square(image: Image.Image) -> Image.Image:

@@ -32,6 +32,8 @@ LIPS_INNER = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]
 NOSE_BRIDGE = [168, 6, 197, 195, 5, 4]
 NOSE_WINGS = (98, 327)  # the sides of the nostrils
 NOSE_BOTTOM = 2
+CROWN, CHIN, EARS = 168, 152, ((234, 132), (454, 361))  # ear: (top, bottom) on each side
+IRISES = (468, 473)
 SCALE = 2  # drawn at twice the size, then shrunk: smooth edges, and a 1 px pen becomes a faint line
 
 Points = np.ndarray
@@ -172,7 +174,7 @@ def _mouth(draw, pen: Pen, pts: Points, rng: np.random.Generator) -> None:
 
 
 def _ears(draw, pen: Pen, pts: Points, eye_distance: float) -> None:
-    for side, top, bottom in ((-1, 234, 132), (1, 454, 361)):
+    for side, (top, bottom) in zip((-1, 1), EARS, strict=True):
         a, b = pts[top], pts[bottom]
         bulge = (a + b) / 2 + [side * eye_distance * 0.22, 0]
         pen.line(draw, np.vstack([a, a * 0.4 + bulge * 0.6, bulge, b * 0.4 + bulge * 0.6, b]))
@@ -210,24 +212,34 @@ def _runs(outline: Points, keep: np.ndarray) -> list[Points]:
     return [r for r in runs if len(r) > 2]
 
 
-def _hair_and_body(draw, pen: Pen, pts: Points, person: np.ndarray, rng, eye_distance: float):
+def _hair_and_body(
+    draw, pen: Pen, pts: Points, person: np.ndarray, rng, eye_distance: float, hair=None
+):
     """Hair (outline, scribble, strands, curls or nothing), then neck and shoulders. Returns whether
-    hair was drawn."""
-    centre = pts[168]
+    hair was drawn. `hair` is where the photo's hair is (train.traits); without it, the person
+    above the ears outside the face."""
+    centre = pts[CROWN]
     outline = _silhouette(person, centre)
-    jaw_level = pts[152, 1] - eye_distance * 0.3
-    ear_level = pts[[234, 454], 1].mean()
+    jaw_level = pts[CHIN, 1] - eye_distance * 0.3
+    ear_level = pts[[EARS[0][0], EARS[1][0]], 1].mean()
     style = rng.choice(["outline", "scribble", "strands", "curls", "none"],
                        p=[0.3, 0.25, 0.2, 0.1, 0.15])  # fmt: skip
-    oval = Image.new("1", person.shape[::-1], 0)
-    ImageDraw.Draw(oval).polygon([tuple(p) for p in pts[FACE_OVAL]], fill=1)
-    hair = (
-        person
-        & ~np.asarray(oval)
-        & (np.arange(person.shape[0])[:, None] < ear_level + eye_distance * 0.6)
-    )
+    rows = np.arange(person.shape[0])[:, None]
+    if hair is None:
+        oval = Image.new("1", person.shape[::-1], 0)
+        ImageDraw.Draw(oval).polygon([tuple(p) for p in pts[FACE_OVAL]], fill=1)
+        hair = person & ~np.asarray(oval) & (rows < ear_level + eye_distance * 0.6)
+        hair_bottom = ear_level + eye_distance * 0.4
+    else:  # the outline follows the hair down as far as it goes (long hair beside the jaw)
+        oval = pts[FACE_OVAL]
+        head = Image.new("1", person.shape[::-1], 0)  # stray hair-coloured bits far off are not hair
+        middle = oval.mean(0)
+        ImageDraw.Draw(head).polygon([tuple(p) for p in middle + (oval - middle) * 1.8], fill=1)
+        hair = hair & np.asarray(head)
+        ys = np.nonzero(hair)[0]
+        hair_bottom = max(ear_level, float(np.percentile(ys, 95))) if len(ys) else ear_level
     if style != "none" and hair.sum() > eye_distance**2 * 0.3:
-        top = _runs(outline, outline[:, 1] < ear_level + eye_distance * 0.4)
+        top = _runs(outline, outline[:, 1] < hair_bottom)
         if style == "outline" or rng.random() < 0.5:
             for run in top:
                 pen.line(draw, run)
@@ -281,17 +293,57 @@ def _glasses(draw, pen: Pen, pts: Points, rng: np.random.Generator) -> None:
     pen.line(draw, np.array(inner))  # the bridge
 
 
+def _beard(draw, pen: Pen, pts: Points, rng: np.random.Generator, eye_distance: float) -> None:
+    """Short zigzag strokes over the jaw below the mouth, and now and then a moustache line."""
+    jaw = pts[JAW]
+    lower = jaw[jaw[:, 1] > pts[LIPS_OUTER[1]][:, 1].mean()]
+    if len(lower) < 3:
+        return
+    top = pts[NOSE_BOTTOM, 1] + 0.15 * eye_distance
+    lip_box = pts[LIPS_OUTER[0] + LIPS_OUTER[1]]
+    for _ in range(int(rng.integers(10, 28))):
+        x = rng.uniform(lower[:, 0].min(), lower[:, 0].max())
+        bottom = np.interp(x, *zip(*sorted(zip(lower[:, 0], lower[:, 1]), key=lambda p: p[0])))
+        y = rng.uniform(top, bottom)
+        inside_lips = (lip_box[:, 0].min() - 2 < x < lip_box[:, 0].max() + 2) and (
+            lip_box[:, 1].min() - 2 < y < lip_box[:, 1].max() + 2
+        )
+        if inside_lips:
+            continue
+        step = eye_distance * 0.05
+        zig = np.array([[x, y], [x + step, y + step * 1.5], [x + 2 * step, y]])
+        pen.line(draw, zig)
+    if rng.random() < 0.6:
+        corners = pts[[LIPS_OUTER[0][0], LIPS_OUTER[0][-1]]]
+        middle = (corners.mean(0) + pts[NOSE_BOTTOM]) / 2
+        pen.line(draw, np.vstack([corners[0] - [0, 2], middle, corners[1] - [0, 2]]))
+
+
 def draw_doodle(
-    points: np.ndarray, person: np.ndarray, rng: np.random.Generator, size: int = 256
+    points: np.ndarray,
+    person: np.ndarray,
+    rng: np.random.Generator,
+    size: int = 256,
+    traits: dict | None = None,
 ) -> Image.Image:
     """A face doodle ('L', size x size, dark lines on white) from 478 landmarks in pixels and a
-    boolean person mask of the same size."""
-    eye_distance = float(np.linalg.norm(points[468] - points[473]))
+    boolean person mask of the same size.
+
+    `traits` (from `train.traits`, as `train.pack` stores them: glasses, beard, hair mask) makes
+    the doodle draw what the photo has: glasses on 90% of the photos that wear them and on none of
+    the others, a beard on 90% of those with one, hair strokes where the hair is. Without it,
+    glasses are drawn on 8% at random and beards never (the photo is not known)."""
+    eye_distance = float(np.linalg.norm(points[IRISES[0]] - points[IRISES[1]]))
     canvas = Image.new("L", (size * SCALE, size * SCALE), 255)
     draw = ImageDraw.Draw(canvas)
     pen = Pen(rng, eye_distance)
     leave_out = rng.random() < 0.3  # now and then a part is forgotten
-    hair_drawn = _hair_and_body(draw, pen, points, person, rng, eye_distance)
+    known = traits is not None
+    hair_drawn = _hair_and_body(
+        draw, pen, points, person, rng, eye_distance, traits["hair"] if known else None
+    )
+    glasses = rng.random() < (0.9 if traits["glasses"] else 0.0) if known else rng.random() < 0.08
+    beard = known and traits["beard"] and rng.random() < 0.9
     parts = [
         lambda: _face(draw, pen, points, rng, hair_drawn),
         lambda: _eyes(draw, pen, points, rng),
@@ -299,10 +351,28 @@ def draw_doodle(
         lambda: _nose(draw, pen, points, rng),
         lambda: _mouth(draw, pen, points, rng),
         lambda: _ears(draw, pen, points, eye_distance) if rng.random() < 0.5 else None,
-        lambda: _glasses(draw, pen, points, rng) if rng.random() < 0.08 else None,
+        lambda: _glasses(draw, pen, points, rng) if glasses else None,
+        lambda: _beard(draw, pen, points, rng, eye_distance) if beard else None,
     ]
     skip = int(rng.integers(len(parts))) if leave_out else -1
     for i, part in enumerate(parts):
-        if i != skip or i in (0, 1):  # the outline and the eyes are never forgotten
+        if i != skip or i in (0, 1, 6, 7):  # outline, eyes, glasses, beard: never forgotten
             part()
     return canvas.resize((size, size), Image.Resampling.LANCZOS)
+
+
+LANDMARKS_DRAWN = sorted(
+    {
+        *FACE_OVAL,
+        *(i for upper, lower, iris, edge in EYES.values() for i in (*upper, *lower, iris, edge)),
+        *(i for brow in BROWS for i in brow),
+        *(i for lip in LIPS_OUTER for i in lip),
+        *LIPS_INNER,
+        *NOSE_BRIDGE,
+        *NOSE_WINGS,
+        NOSE_BOTTOM,
+        CROWN,
+        CHIN,
+        *(i for ear in EARS for i in ear),
+    }
+)  # the landmarks a doodle is drawn from: what train.pack keeps

@@ -43,6 +43,7 @@ SIZE = 256  # the side of the pairs written
 RIGHT_EYE = [33, 133, 160, 159, 158, 144, 145, 153]  # the subject's right eye (left in the image)
 LEFT_EYE = [362, 263, 387, 386, 385, 373, 374, 380]
 EYES_FILE = "eyes.json"  # per split: pair name -> the two eye centres in the square
+SHAPES_FILE = "shapes.npz"  # per split: names, landmarks (N, 478, 2), packed person masks
 MASK_LOW, MASK_HIGH = 0.3, 0.7  # the selfie mask's soft edge: below is paper, above is person
 
 
@@ -147,11 +148,24 @@ def person_mask(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.clip((mask - MASK_LOW) / (MASK_HIGH - MASK_LOW), 0, 1) * keep
 
 
-def make_pair(
-    photo: Image.Image, detection: Detection, rng: np.random.Generator
-) -> tuple[Image.Image, Image.Image, np.ndarray]:
-    """(doodle 'L', photo 'RGB') at SIZE x SIZE, aligned and on white, and where the eyes went
-    ((2, 2): the image-left eye's centre, then the other's; what pix2pix.framing learns from)."""
+@dataclass
+class Pair:
+    """One aligned training pair and what it was drawn from (the landmarks and the person, in the
+    square's pixels), so that `train.pack` can draw fresh doodles of it later."""
+
+    doodle: Image.Image  # 'L'
+    photo: Image.Image  # 'RGB', on white
+    points: np.ndarray  # (478, 2) face mesh landmarks
+    person: np.ndarray  # (SIZE, SIZE) bool
+
+    @property
+    def eyes(self) -> np.ndarray:
+        """(2, 2): the image-left eye's centre, then the other's (what pix2pix.framing learns)."""
+        return np.stack(_eye_centres(self.points))
+
+
+def make_pair(photo: Image.Image, detection: Detection, rng: np.random.Generator) -> Pair:
+    """The pair at SIZE x SIZE, aligned to the canvas framing and on white."""
     matrix = alignment(detection.landmarks, rng)
     alpha = person_mask(detection.mask, detection.landmarks)
     alpha_image = warp(Image.fromarray((alpha * 255).astype(np.uint8)), matrix, 0)
@@ -159,8 +173,9 @@ def make_pair(
     a = np.asarray(alpha_image, np.float32)[..., None] / 255
     white = np.asarray(aligned, np.float32) * a + 255 * (1 - a)
     points = detection.landmarks @ matrix[:, :2].T + matrix[:, 2]
-    doodle = draw_doodle(points, np.asarray(alpha_image) > 127, rng, SIZE)
-    return doodle, Image.fromarray(white.round().astype(np.uint8)), np.stack(_eye_centres(points))
+    person = np.asarray(alpha_image) > 127
+    doodle = draw_doodle(points, person, rng, SIZE)
+    return Pair(doodle, Image.fromarray(white.round().astype(np.uint8)), points, person)
 
 
 def identity(path: Path) -> str:
@@ -233,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     skipped: dict[str, int] = {}
     written = {"train": 0, "val": 0}
     eyes: dict[str, dict[str, list]] = {"train": {}, "val": {}}
+    shapes = {split: {"names": [], "points": [], "person": []} for split in eyes}
     for index, path in enumerate(tqdm(files, desc="faces", unit="photo", dynamic_ncols=True)):
         try:
             photo = open_image(path)
@@ -243,14 +259,21 @@ def main(argv: list[str] | None = None) -> int:
             skipped[detection] = skipped.get(detection, 0) + 1
             continue
         rng = np.random.default_rng((args.seed, index))
-        doodle, photo, eye_centres = make_pair(photo, detection, rng)
+        pair = make_pair(photo, detection, rng)
         split = "val" if is_validation(identity(path), args.val_share) else "train"
-        doodle.save(out / split / "sketches" / f"{path.stem}.png")
-        photo.save(out / split / "photos" / f"{path.stem}.jpg", quality=95)
-        eyes[split][path.stem] = np.round(eye_centres, 2).tolist()
+        pair.doodle.save(out / split / "sketches" / f"{path.stem}.png")
+        pair.photo.save(out / split / "photos" / f"{path.stem}.jpg", quality=95)
+        eyes[split][path.stem] = np.round(pair.eyes, 2).tolist()
+        shapes[split]["names"].append(path.stem)
+        shapes[split]["points"].append(pair.points.astype(np.float16))
+        shapes[split]["person"].append(np.packbits(pair.person))
         written[split] += 1
     for split, found in eyes.items():
         (out / split / EYES_FILE).write_text(json.dumps(found) + "\n")
+        if found:
+            np.savez_compressed(
+                out / split / SHAPES_FILE, **{k: np.stack(v) for k, v in shapes[split].items()}
+            )
     summary = {"source": str(source), "photos": len(files), "written": written, "skipped": skipped}
     (out / "faces.json").write_text(json.dumps(summary, indent=2) + "\n")
     left = ", ".join(f"{n} {why}" for why, n in sorted(skipped.items())) or "none"

@@ -13,6 +13,7 @@ NCCL on GPUs, gloo on CPUs). Rank 0 writes every file. A run folder holds:
 
 from __future__ import annotations
 
+import copy
 import csv
 import math
 import os
@@ -42,6 +43,7 @@ from pix2pix.networks import (
     init_weights,
 )
 from pix2pix.translate import pick_device
+from train.augment import diff_augment
 from train.config import TrainConfig
 from train.data import (
     Found,
@@ -74,10 +76,29 @@ class Models:
     opt_d: torch.optim.Optimizer
     sched_g: torch.optim.lr_scheduler.LambdaLR
     sched_d: torch.optim.lr_scheduler.LambdaLR
+    ema: UNetGenerator | None = None  # --ema: the moving average of the generator's weights
 
     @property
     def bare_generator(self) -> UNetGenerator:
         return _bare(self.generator)
+
+    @property
+    def photo_generator(self) -> UNetGenerator:
+        """The generator whose photos the run shows and saves: the average with --ema."""
+        return self.ema if self.ema is not None else self.bare_generator
+
+    def update_ema(self, decay: float) -> None:
+        """ema <- decay * ema + (1 - decay) * generator; buffers (norm statistics) are copied."""
+        if self.ema is None:
+            return
+        with torch.no_grad():
+            mine = [p for p in self.ema.parameters()]
+            theirs = [p.detach() for p in self.bare_generator.parameters()]
+            torch._foreach_lerp_(mine, theirs, 1 - decay)
+            for mine_b, theirs_b in zip(
+                self.ema.buffers(), self.bare_generator.buffers(), strict=True
+            ):
+                mine_b.copy_(theirs_b)
 
 
 def linear_decay(config: TrainConfig):
@@ -107,7 +128,13 @@ def build_models(config: TrainConfig, device: torch.device) -> Models:
     else:
         generator = init_weights(
             UNetGenerator(
-                in_ch, out_ch, config.ngf, config.num_downs, config.norm, upsample=config.upsample
+                in_ch,
+                out_ch,
+                config.ngf,
+                config.num_downs,
+                config.norm,
+                upsample=config.upsample,
+                trunk_blocks=config.trunk_blocks,
             )
         )
     pair_channels = in_ch + out_ch
@@ -134,6 +161,9 @@ def build_models(config: TrainConfig, device: torch.device) -> Models:
     opt_g = torch.optim.Adam(generator.parameters(), **adam)
     opt_d = torch.optim.Adam(discriminator.parameters(), **adam)
     rule = linear_decay(config)
+    ema = None
+    if config.ema:
+        ema = copy.deepcopy(_bare(generator)).requires_grad_(False)
     return Models(
         generator,
         discriminator,
@@ -141,6 +171,7 @@ def build_models(config: TrainConfig, device: torch.device) -> Models:
         opt_d,
         torch.optim.lr_scheduler.LambdaLR(opt_g, rule),
         torch.optim.lr_scheduler.LambdaLR(opt_d, rule),
+        ema,
     )
 
 
@@ -196,13 +227,15 @@ def train_step(
     """The paper's alternating update: D on (sketch, photo) vs (sketch, G(sketch)), then G."""
     G, D = models.generator, models.discriminator
     sketch, photo = batch["input"], batch["target"]
+    judged = diff_augment if config.diffaugment else (lambda *pairs: pairs)
     with precision.autocast():
         fake = G(sketch)
         # Discriminator: real pairs towards 1, generated pairs towards 0; its loss is halved.
         D.requires_grad_(True)
         models.opt_d.zero_grad(set_to_none=True)
-        fake_pair = torch.cat([sketch, fake.detach()], 1)
-        real_pair = torch.cat([sketch, photo], 1)
+        fake_pair, real_pair = judged(
+            torch.cat([sketch, fake.detach()], 1), torch.cat([sketch, photo], 1)
+        )
         d_fake = gan_loss(D(fake_pair), False, config.gan_mode)
         d_real = gan_loss(D(real_pair), True, config.gan_mode)
         loss_d = (d_fake + d_real) * 0.5
@@ -213,7 +246,7 @@ def train_step(
         # Generator: fool D, and stay close to the true photo (L1, weighted lambda).
         D.requires_grad_(False)
         models.opt_g.zero_grad(set_to_none=True)
-        fake_pair = torch.cat([sketch, fake], 1)
+        fake_pair, real_pair = judged(torch.cat([sketch, fake], 1), torch.cat([sketch, photo], 1))
         if config.lambda_fm:
             *fake_features, scores = _bare(D).features(fake_pair)
             g_fm = feature_matching(fake_features, _bare(D).features(real_pair)[:-1])
@@ -223,6 +256,7 @@ def train_step(
         g_gan = gan_loss(scores, True, config.gan_mode, for_discriminator=False)
         g_l1 = F.l1_loss(fake.float(), photo.float()) * config.lambda_l1
     precision.step(g_gan + g_l1 + g_fm, models.opt_g)
+    models.update_ema(config.ema)
     return {
         "G_GAN": g_gan.item(),
         "G_L1": g_l1.item(),
@@ -269,6 +303,7 @@ def save_state(
     """Write state.pt atomically: a kill during the save leaves the previous state intact."""
     state = {
         "generator": models.bare_generator.state_dict(),
+        "ema": models.ema.state_dict() if models.ema is not None else None,
         "discriminator": _bare(models.discriminator).state_dict(),
         "opt_g": models.opt_g.state_dict(),
         "opt_d": models.opt_d.state_dict(),
@@ -293,6 +328,8 @@ def load_state(
 ) -> tuple[int, int, int]:
     state = torch.load(run_dir / "state.pt", map_location=device, weights_only=True)
     models.bare_generator.load_state_dict(state["generator"])
+    if models.ema is not None:
+        models.ema.load_state_dict(state["ema"])
     _bare(models.discriminator).load_state_dict(state["discriminator"])
     models.opt_g.load_state_dict(state["opt_g"])
     models.opt_d.load_state_dict(state["opt_d"])
@@ -606,7 +643,9 @@ def trained(config: TrainConfig, step: int, steps_per_epoch: int) -> str:
     """How long the model trained, for the card: the schedule, and where --max-steps cut it."""
     total = steps_per_epoch * config.total_epochs
     text = f"{config.epochs} + {config.epochs_decay} epochs ({total:,} steps)"
-    return text if step >= total else f"{text} stopped at step {step:,} by --max-steps"
+    if step >= total:
+        return text
+    return f"{text} stopped at step {step:,} by {'--max-minutes' if config.max_minutes else '--max-steps'}"
 
 
 def duration(seconds: float) -> str:
@@ -682,6 +721,7 @@ def run_steps(
     last_step = min(last_step, config.max_steps) if config.max_steps else last_step
     fixed = sample_batch(dataset, device)
     progress = Progress(step, last_step, config, show=main)
+    deadline = time.monotonic() + 60 * config.max_minutes if config.max_minutes else None
     while epoch < config.total_epochs and step < last_step:
         order = epoch_order(len(dataset), config.seed, epoch, rank, world)
         dataset.set_epoch(epoch)
@@ -704,13 +744,15 @@ def run_steps(
             losses = train_step(models, batch, config, precision)
             step += 1
             step_in_epoch += 1
+            if deadline and time.monotonic() > deadline:
+                last_step = step  # --max-minutes: this step is the last (saved below)
             if main:
                 progress.update(step, epoch, losses)
                 lr = models.opt_g.param_groups[0]["lr"]  # the rate used, after follow_schedule too
                 log_losses(run_dir / "losses.csv", step, epoch, lr, losses)
                 if step % config.sample_every == 0:
                     sample_grid(
-                        models.bare_generator, fixed, run_dir / "samples" / f"step_{step:07d}.png"
+                        models.photo_generator, fixed, run_dir / "samples" / f"step_{step:07d}.png"
                     )
             if main and (stop.requested or step % config.save_every == 0 or step == last_step):
                 save_state(run_dir, models, precision, step, epoch, step_in_epoch)
@@ -800,7 +842,7 @@ def finish(
 
         loss_curve(run_dir / "losses.csv", run_dir / "loss_curve.png")
         finished = save_model(
-            models.bare_generator,
+            models.photo_generator,
             run_dir,
             config,
             data,

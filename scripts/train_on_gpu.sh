@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Train candidate generators side by side on one rented GPU for a fixed time, then measure the app's
+# GPU path; everything worth keeping lands in $OUT (one tar per candidate: model/, eval/, losses,
+# samples). The data comes prepared (see docs/training.md):
+#
+#   DATA/cuhk_student/   CUHK student pairs (train/ and test/; the test split is scored at the end)
+#   DATA/pack/           python -m train.pack pairs/lfw pairs/cuhk_doodles -o DATA/pack
+#
+#   DATA=.data OUT=out MINUTES=6.5 WORKERS=7 bash scripts/train_on_gpu.sh
+#
+# Each candidate is a plain `python -m train` run; two share the GPU and the CPU cores that draw
+# the doodles. Runs stop after MINUTES of training and save their model (--max-minutes).
+set -uo pipefail
+DATA=${DATA:-.data}
+OUT=${OUT:-out}
+MINUTES=${MINUTES:-6.5}
+WORKERS=${WORKERS:-7}
+RUNS=${RUNS:-runs}
+mkdir -p "$OUT" "$RUNS"
+export PYTHONUNBUFFERED=1
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; nproc
+  python3 -c "import torch, PIL, numpy; from PIL import features; print('torch', torch.__version__, 'pillow', PIL.__version__, 'webp', features.check('webp'), 'numpy', numpy.__version__)"; } > "$OUT/machine.txt" 2>&1
+
+# The bundled model's data: CUHK artist pairs x20, LFW doodle pairs (traits drawn, rare ones
+# repeated), CUHK photos' doodles x5; colour hints; the live generator (ngf 16, resize-convolutions,
+# 3 inverted residual blocks at 64x64); batch 32, bf16, an average of the weights saved.
+COMMON=(--data "$DATA/cuhk_student" "$DATA/pack/lfw" "$DATA/pack/cuhk_doodles" --repeat 20 1 5
+  --hints --amp --batch-size 32 --workers "$WORKERS" --norm instance --ngf 16 --upsample resize
+  --trunk-blocks 3 --ema 0.999 --epochs 6 --epochs-decay 6 --max-minutes "$MINUTES"
+  --save-every 1000 --sample-every 500 --log-every 100)
+# A: losses for realism: hinge, a two-scale discriminator with feature matching, L1 x 10, DiffAugment
+python3 -m train "${COMMON[@]}" --out "$RUNS/A" --gan-mode hinge --d-scales 2 --lambda-fm 10 \
+  --lambda-l1 10 --diffaugment > "$OUT/A.log" 2>&1 &
+# B: the paper's loss (vanilla GAN, L1 x 100, one 70x70 PatchGAN) with feature matching
+python3 -m train "${COMMON[@]}" --out "$RUNS/B" --lambda-fm 10 > "$OUT/B.log" 2>&1 &
+wait
+
+for run in A B; do
+  tar -czf "$OUT/$run.tar.gz" -C "$RUNS/$run" model eval summary.json losses.csv loss_curve.png \
+    $(cd "$RUNS/$run" && ls samples/*.png | tail -n 3) 2>>"$OUT/$run.log"
+done
+python3 benchmarks/gpu_speed.py --model checkpoints/faces --model "$RUNS/A/model" \
+  > "$OUT/gpu_speed.md" 2>&1
+ls -la "$OUT"
