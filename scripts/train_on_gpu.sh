@@ -5,6 +5,7 @@
 #
 #   DATA/cuhk_student/   CUHK student pairs (train/ and test/; the test split is scored at the end)
 #   DATA/pack/           python -m train.pack pairs/lfw pairs/cuhk_doodles -o DATA/pack
+#   (or both inside DATA/data.zip, unpacked first)
 #
 #   DATA=.data OUT=out MINUTES=6.5 WORKERS=7 bash scripts/train_on_gpu.sh
 #
@@ -17,6 +18,9 @@ MINUTES=${MINUTES:-6.5}
 WORKERS=${WORKERS:-7}
 RUNS=${RUNS:-runs}
 mkdir -p "$OUT" "$RUNS"
+if [ -f "$DATA/data.zip" ]; then  # the data travelled as one file (thousands of small ones cost more)
+  python3 -m zipfile -e "$DATA/data.zip" /tmp/sketch2photo-data && DATA=/tmp/sketch2photo-data
+fi
 export PYTHONUNBUFFERED=1
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; nproc
   python3 -c "import torch, PIL, numpy; from PIL import features; print('torch', torch.__version__, 'pillow', PIL.__version__, 'webp', features.check('webp'), 'numpy', numpy.__version__)"; } > "$OUT/machine.txt" 2>&1
