@@ -73,12 +73,16 @@ def main() -> int:
     for model in args.model or [str(DEFAULT_MODEL)]:
         translator = Translator(model, device="cuda", dtype=dtype)
         print(f"### {model}\n")
-        print("| batch | forward ms | photos/s (forward) | translate_batch ms | photos/s (whole call) |")
+        print(
+            "| batch | forward ms | photos/s (forward) | translate_batch ms | photos/s (whole call) |"
+        )
         print("|---|---|---|---|---|")
         for batch in BATCHES:
             f = forward_ms(translator, batch)
             t = translate_ms(translator, [picture.getvalue()] * batch)
-            print(f"| {batch} | {f:.2f} | {1000 * batch / f:,.0f} | {t:.1f} | {1000 * batch / t:,.0f} |")
+            print(
+                f"| {batch} | {f:.2f} | {1000 * batch / f:,.0f} | {t:.1f} | {1000 * batch / t:,.0f} |"
+            )
         print()
     return 0
 

@@ -138,7 +138,16 @@ class UNetBlock(nn.Module):
         else:
             up = up_conv(inner * 2, outer, upsample, bias)
             trunk = [InvertedResidual(inner * 2, norm) for _ in range(trunk_blocks)]
-            layers = [down_relu, down_conv, Norm(inner), submodule, *trunk, up_relu, up, Norm(outer)]
+            layers = [
+                down_relu,
+                down_conv,
+                Norm(inner),
+                submodule,
+                *trunk,
+                up_relu,
+                up,
+                Norm(outer),
+            ]
             if dropout:
                 layers.append(nn.Dropout(0.5))
         self.model = nn.Sequential(*layers)

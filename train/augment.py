@@ -12,7 +12,6 @@ touch the photo channels only: the sketch and the hints are what the visitor dre
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 PHOTO_CHANNELS = 3  # the last channels of a (sketch, photo) pair
 

@@ -43,7 +43,9 @@ class TrainConfig:
     lambda_l1: float = 100.0
     lambda_fm: float = 0.0  # ours: pix2pixHD's discriminator feature matching (they use 10); 0: off
     diffaugment: bool = False  # ours: DiffAugment on every pair the discriminator judges
-    ema: float = 0.0  # ours: decay of a moving average of the generator's weights, saved as the model
+    ema: float = (
+        0.0  # ours: decay of a moving average of the generator's weights, saved as the model
+    )
     seed: int = 0
     device: str | None = None
     amp: bool = False

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -159,9 +159,14 @@ def without_partner(files: dict[str, Path], others: dict[str, Path]) -> list[Pat
     return [f for k, f in files.items() if k not in others]
 
 
-def _cuhk_pairs(root: Path, split: str | None) -> tuple[list[Pair], list[str]]:
+def _cuhk_pairs(root: Path, split: str | None, guess: bool) -> tuple[list[Pair], list[str]]:
+    """CUHK's pairs. "auto" leaves folders whose sketches and photos share plain names to the
+    folders layout: they are anybody's pairs, not CUHK's."""
     base = _split_dir(root, split)
-    return _match(base / "sketches", base / "photos", cuhk=True)
+    pairs, unpaired = _match(base / "sketches", base / "photos", cuhk=True)
+    if guess and pairs and all(p.sketch.stem == p.photo.stem for p in pairs):
+        return [], []
+    return pairs, unpaired
 
 
 def _folder_pairs(root: Path, split: str | None) -> tuple[list[Pair], list[str]]:
@@ -278,7 +283,7 @@ def scan_pairs(root: str | Path, layout: str = "auto", split: str | None = "trai
     if not root_path.exists():
         raise ValueError(f"The data path {root_path} does not exist.")
     finders = {
-        "cuhk": lambda: _cuhk_pairs(root_path, split),
+        "cuhk": lambda: _cuhk_pairs(root_path, split, guess=layout == "auto"),
         "folders": lambda: _folder_pairs(root_path, split),
         "aligned": lambda: (_aligned_pairs(root_path, split, guess=layout == "auto"), []),
         "csv": lambda: (_csv_pairs(root_text, split), []),
@@ -458,7 +463,8 @@ class PairDataset(torch.utils.data.Dataset):
         self.epoch = 0
         # read once here, before the loader's workers fork (they share the arrays)
         self._shapes = {
-            path: _load_shapes(path) for path in {p.shapes for p in self.pairs if p.face is not None}
+            path: _load_shapes(path)
+            for path in {p.shapes for p in self.pairs if p.face is not None}
         }
 
     def _draw_face(self, pair: Pair, photo: Image.Image, rng: np.random.Generator) -> Image.Image:
@@ -573,6 +579,7 @@ class RunData:
     sources: list[str]  # each source with the layout it was found in, for the log and the card
     eval_pairs: list[Pair]  # scored at the end of the run, never trained on
     eval_about: str  # where eval_pairs come from, or why there are none
+    layouts: list[str] = field(default_factory=list)  # each source's layout, in order
 
     def describe(self) -> str:
         """'88 training pairs from `path` (layout cuhk)'; with --repeat, also the epoch's size."""

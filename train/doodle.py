@@ -232,7 +232,9 @@ def _hair_and_body(
         hair_bottom = ear_level + eye_distance * 0.4
     else:  # the outline follows the hair down as far as it goes (long hair beside the jaw)
         oval = pts[FACE_OVAL]
-        head = Image.new("1", person.shape[::-1], 0)  # stray hair-coloured bits far off are not hair
+        head = Image.new(
+            "1", person.shape[::-1], 0
+        )  # stray hair-coloured bits far off are not hair
         middle = oval.mean(0)
         ImageDraw.Draw(head).polygon([tuple(p) for p in middle + (oval - middle) * 1.8], fill=1)
         hair = hair & np.asarray(head)
@@ -301,9 +303,10 @@ def _beard(draw, pen: Pen, pts: Points, rng: np.random.Generator, eye_distance: 
         return
     top = pts[NOSE_BOTTOM, 1] + 0.15 * eye_distance
     lip_box = pts[LIPS_OUTER[0] + LIPS_OUTER[1]]
+    lower = lower[np.argsort(lower[:, 0])]
     for _ in range(int(rng.integers(10, 28))):
         x = rng.uniform(lower[:, 0].min(), lower[:, 0].max())
-        bottom = np.interp(x, *zip(*sorted(zip(lower[:, 0], lower[:, 1]), key=lambda p: p[0])))
+        bottom = np.interp(x, lower[:, 0], lower[:, 1])
         y = rng.uniform(top, bottom)
         inside_lips = (lip_box[:, 0].min() - 2 < x < lip_box[:, 0].max() + 2) and (
             lip_box[:, 1].min() - 2 < y < lip_box[:, 1].max() + 2

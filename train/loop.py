@@ -111,7 +111,7 @@ def build_models(config: TrainConfig, device: torch.device) -> Models:
     in_ch += HINT_CHANNELS if config.hints else 0
     if config.init_from:
         generator = UNetGenerator.from_pretrained(config.init_from)
-        if config.hints and generator.in_channels == 1:
+        if config.hints and generator.in_channels == 1 and config.direction == "sketch2photo":
             generator = widen_input(generator, in_ch)
         if (generator.in_channels, generator.out_channels) != (in_ch, out_ch):
             raise ValueError(
@@ -123,8 +123,6 @@ def build_models(config: TrainConfig, device: torch.device) -> Models:
                 f"--init-from {config.init_from} was built for {generator.image_size}x"
                 f"{generator.image_size}; pass --image-size {generator.image_size}."
             )
-        # the saved architecture wins; the card and args.json say so
-        config.ngf, config.upsample = generator.ngf, generator.upsample
     else:
         generator = init_weights(
             UNetGenerator(
@@ -173,6 +171,35 @@ def build_models(config: TrainConfig, device: torch.device) -> Models:
         torch.optim.lr_scheduler.LambdaLR(opt_d, rule),
         ema,
     )
+
+
+ARCHITECTURE = ("ngf", "norm", "upsample", "trunk_blocks")  # what a saved generator decides
+
+
+def adopt_base_model(config: TrainConfig) -> tuple[TrainConfig, list[str]]:
+    """The settings a --init-from model decides, taken from its config.json before anything runs:
+    its architecture, and --hints when it takes colour hints (the bundled model does), so that
+    args.json and the card record what actually trains. Returns the settings and a line for each
+    change."""
+    if not config.init_from:
+        return config, []
+    from dataclasses import replace
+
+    saved = UNetGenerator.from_pretrained(config.init_from)._hub_mixin_config
+    changes = {
+        name: saved[name]
+        for name in ARCHITECTURE
+        if name in saved and saved[name] != getattr(config, name)
+    }
+    hint_model = saved.get("in_channels") == 1 + HINT_CHANNELS
+    if hint_model and not config.hints and config.direction == "sketch2photo":
+        changes["hints"] = True
+    said = [
+        f"--init-from {config.init_from} decides --{name.replace('_', '-')}: "
+        f"{getattr(config, name)} -> {value}"
+        for name, value in changes.items()
+    ]
+    return replace(config, **changes), said
 
 
 def widen_input(generator: UNetGenerator, in_channels: int) -> UNetGenerator:
@@ -443,7 +470,7 @@ def epoch_order(n: int, seed: int, epoch: int, rank: int, world: int) -> list[in
 
 def load_data(config: TrainConfig) -> RunData:
     """Find and check every source's pairs, and set aside what the end of the run scores."""
-    pairs, problems, described = [], [], []
+    pairs, problems, described, layouts = [], [], [], []
     eval_pairs, eval_about = [], ""
     sources = [
         (path, config.layout, n) for path, n in zip(config.data, config.repeats, strict=True)
@@ -458,6 +485,7 @@ def load_data(config: TrainConfig) -> RunData:
         good, bad = check_pairs(train_pairs)
         pairs += good * times
         problems += found.unpaired + bad
+        layouts.append(found.layout)
         kind = f"layout {found.layout}"
         if found.layout == "photos":
             kind = "bare photos, their sketches drawn by pix2pix.sketchify"
@@ -473,7 +501,7 @@ def load_data(config: TrainConfig) -> RunData:
         place_prob=config.place_prob,
         hints=config.hints,
     )
-    return RunData(dataset, problems, described, eval_pairs, eval_about)
+    return RunData(dataset, problems, described, eval_pairs, eval_about, layouts)
 
 
 def set_aside(path: str, found: Found, config: TrainConfig) -> tuple[list[Pair], list[Pair], str]:
@@ -556,6 +584,10 @@ def train(
     A new run refuses a folder that holds a run unless overwrite. A Hub upload is checked before
     any data is read. command is what the card shows under "How it was made" (appended on a
     resume). Raises ValueError with a sentence for anything the user can fix."""
+    if not resume:
+        config, adopted = adopt_base_model(config)
+        for line in adopted:
+            print(line, flush=True)
     config.check()
     run_dir = Path(config.out)
     device, rank, world = setup_device(config)
@@ -577,6 +609,8 @@ def train(
             f"--batch-size {config.batch_size} is more than the {len(data.dataset)} training pairs "
             f"{'each process gets' if world > 1 else 'there are'}."
         )
+    # Built before the run folder exists: a base model that cannot train here leaves nothing behind.
+    models = build_models(config, device)
     if main:
         if not resume:
             start_run_dir(run_dir, command, overwrite)
@@ -587,7 +621,6 @@ def train(
         config.save(run_dir / "args.json")
         for line in first_few(data.problems):
             tqdm.write(f"warning: skipped {line}", file=sys.stderr)
-    models = build_models(config, device)
     precision = Precision(config.amp, device)
     position = (0, 0, 0)
     if resume and (run_dir / "state.pt").exists():

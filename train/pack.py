@@ -43,7 +43,7 @@ def shrink_mask(mask: np.ndarray, side: int = MASK_SIDE) -> np.ndarray:
 def grow_mask(packed: np.ndarray, size: int) -> np.ndarray:
     """The packed mask back at size x size (bilinear, so outlines stay smooth)."""
     bits = np.unpackbits(packed)
-    side = int(round(np.sqrt(bits.size)))
+    side = round(np.sqrt(bits.size))
     small = Image.fromarray(bits[: side * side].reshape(side, side) * 255)
     return np.asarray(small.resize((size, size), Image.BILINEAR)) > 127
 
@@ -68,7 +68,9 @@ def pack_split(source: Path, out: Path, quality: int, clean: bool, sheets: Path 
     shapes = load_shapes(source / SHAPES_FILE)
     names = [str(n) for n in shapes["names"]]
     (out / "photos").mkdir(parents=True, exist_ok=True)
-    kept: dict[str, list] = {k: [] for k in ("names", "points", "person", "hair", "repeat", *TRAITS)}
+    kept: dict[str, list] = {
+        k: [] for k in ("names", "points", "person", "hair", "repeat", *TRAITS)
+    }
     report = {"photos": len(names), "dropped": {}, **{name: 0 for name in TRAITS}}
     scores = []
     for i, name in enumerate(tqdm(names, desc=source.name, unit="photo", dynamic_ncols=True)):
@@ -117,8 +119,12 @@ def contact_sheets(source: Path, scores: list[tuple[str, Traits]], out: Path, n:
             "glasses": lambda t: t.glasses,
             "beard": lambda t: t.beard,
             "long_hair": lambda t: t.long_hair,
-        }.get(label, lambda t, label=label: t.bad_target == label.replace("_", " ").replace(
-            "covered", "face covered"))
+        }.get(
+            label,
+            lambda t, label=label: (
+                t.bad_target == label.replace("_", " ").replace("covered", "face covered")
+            ),
+        )
         at_threshold = [item for item in ranked if flagged(item[1])][-n:]
         for part, items in (("top", ranked[:n]), ("threshold", at_threshold)):
             sheet = Image.new("RGB", (8 * 96, 6 * 96), "white")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from huggingface_hub import HfApi, get_token
 
+from pix2pix.framing import FRAMER_NAME
 from pix2pix.networks import UNetGenerator
 from train.config import TrainConfig
 from train.data import RunData
@@ -31,7 +33,7 @@ tags:
 # sketch2photo generator
 
 A pix2pix generator (U-Net{decoder}, ngf {ngf}, {size}x{size}, {direction}) trained with
-[sketch2photo](https://arxiv.org/abs/1611.07004)'s trainer: L1 x {lambda_l1} + {gan_mode} GAN loss against a
+sketch2photo's trainer (pix2pix, [Isola et al. 2017](https://arxiv.org/abs/1611.07004)): L1 x {lambda_l1} + {gan_mode} GAN loss against a
 {disc} discriminator, Adam lr {lr}, batch size {batch_size}, {trained}.
 
 ```python
@@ -53,6 +55,39 @@ photo = Translator("{model_ref}").translate("sketch.png")
 {command}
 ```
 """
+
+
+FRAMED_LAYOUTS = ("faces", "cuhk")  # framed as the bundled framer learnt (train.faces, CUHK)
+
+
+def carry_framer(config: TrainConfig, data: RunData, model_dir: Path) -> str:
+    """Copy the base model's framer (pix2pix.framing) into the new model folder when the new model
+    learnt the same framing (every source is train.faces pairs or CUHK portraits), and say so;
+    otherwise say plainly that faces drawn small or off-centre are not moved."""
+    base = Path(config.init_from).expanduser() if config.init_from else None
+    framer = base / FRAMER_NAME if base is not None else None
+    if framer is not None and framer.is_file():
+        if all(layout in FRAMED_LAYOUTS for layout in data.layouts):
+            shutil.copyfile(framer, model_dir / FRAMER_NAME)
+            return (
+                f"framer: carried over from {base} (the training pairs are framed as it expects): "
+                "a face drawn small or off-centre is moved to the framing and its photo moved back."
+            )
+        why = "its training pairs are not all framed as the base model's framer expects"
+    else:
+        why = "its base model has none" if base is not None else "it was trained from scratch"
+    return (
+        f"framer: none ({why}). Faces drawn small or off-centre are translated as drawn; "
+        f"python -m train.framer PAIRS --model {model_dir} trains one for pairs from train.faces."
+    )
+
+
+def describe_generator(config: TrainConfig) -> str:
+    """The card's words for what the U-Net has beyond the paper's."""
+    parts = ["resize-convolutions"] if config.upsample == "resize" else []
+    if config.trunk_blocks:
+        parts.append(f"{config.trunk_blocks} inverted residual blocks at a quarter of the size")
+    return f" with {' and '.join(parts)}" if parts else ""
 
 
 def describe_discriminator(config: TrainConfig) -> str:
@@ -95,8 +130,11 @@ def write_card(
     metrics: dict | None,
     about: str,
     command: str,
+    framing: str = "",
 ) -> None:
-    """README.md of the model folder: what it is, how to load it, its data, its scores, its command."""
+    """README.md of the model folder: what it is, how to load it, its data and its terms, its
+    scores, its framing, its command. A fine-tuned model names its base model and carries the
+    base's license: its weights are made from the base's data too."""
     text = data.describe()
     if config.doodle_prob:
         text += f"; {config.doodle_prob:.0%} of sketches replaced by doodles drawn from the photo"
@@ -109,7 +147,7 @@ def write_card(
         )
     card = CARD.format(
         ngf=config.ngf,
-        decoder=" with resize-convolutions" if config.upsample == "resize" else "",
+        decoder=describe_generator(config),
         size=config.image_size,
         direction=config.direction,
         lambda_l1=config.lambda_l1,
@@ -120,11 +158,48 @@ def write_card(
         trained=trained,
         model_ref=config.push_to_hub or "path/to/this/folder",
         data=text
-        + ". The card's license is `other`: a model carries the terms of its training data.",
+        + ". The card's license is `other`: a model carries the terms of its training data."
+        + base_model_terms(config),
         metrics=describe_metrics(metrics, about),
         command=command,
     )
+    if framing:
+        card = card.replace(
+            "## Quality", f"## Framing\n\n{framing.removeprefix('framer: ')}\n\n## Quality"
+        )
+    license_name = base_license(config)
+    if license_name:
+        card = card.replace(
+            "license: other\n", f"license: other\nlicense_name: {license_name}\n", 1
+        )
     (model_dir / "README.md").write_text(card)
+
+
+def base_license(config: TrainConfig) -> str | None:
+    """The license_name of a local --init-from model's card, if it has one."""
+    if not config.init_from:
+        return None
+    card = Path(config.init_from).expanduser() / "README.md"
+    if not card.is_file():
+        return None
+    for line in card.read_text().splitlines():
+        if line.startswith("license_name:"):
+            return line.partition(":")[2].strip()
+    return None
+
+
+def base_model_terms(config: TrainConfig) -> str:
+    if not config.init_from:
+        return ""
+    text = f"\n\nFine-tuned from `{config.init_from}`"
+    license_name = base_license(config)
+    if license_name:
+        return text + (
+            f", whose weights carry the terms `{license_name}`: this model carries them too "
+            "(for the bundled model: CUHK non-commercial research use, LFW research use). Check "
+            "them before publishing it."
+        )
+    return text + ": this model also carries the terms of the base model's training data."
 
 
 def save_model(
@@ -148,6 +223,8 @@ def save_model(
 
     model_dir = run_dir / "model"
     generator.eval().save_pretrained(model_dir)
+    framing = carry_framer(config, data, model_dir)
+    print(framing, flush=True)
     metrics, about, finished = None, "the evaluation did not finish", False
     try:
         if data.eval_pairs:
@@ -163,7 +240,7 @@ def save_model(
         command = (
             command_file.read_text().strip() if command_file.exists() else "(called from Python)"
         )
-        write_card(model_dir, config, data, trained, metrics, about, command)
+        write_card(model_dir, config, data, trained, metrics, about, command, framing)
         summary = {
             "train_pairs": len(data.dataset),
             "skipped": data.problems,

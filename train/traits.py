@@ -97,11 +97,14 @@ def measure(photo: np.ndarray, points: np.ndarray, person: np.ndarray) -> Traits
     distance = np.linalg.norm(photo.astype(np.float32) - skin, axis=-1)
 
     # Hair: the person outside the (slightly grown) face oval, above the chin, not skin-coloured.
-    grown = np.asarray(
-        Image.fromarray(oval.astype(np.uint8) * 255).filter(
-            ImageFilter.MaxFilter(2 * max(1, round(0.04 * eye_distance)) + 1)
+    grown = (
+        np.asarray(
+            Image.fromarray(oval.astype(np.uint8) * 255).filter(
+                ImageFilter.MaxFilter(2 * max(1, round(0.04 * eye_distance)) + 1)
+            )
         )
-    ) > 0
+        > 0
+    )
     rows = np.arange(shape[0])[:, None]
     chin_y = float(points[CHIN, 1])
     hair = (
@@ -131,7 +134,8 @@ def measure(photo: np.ndarray, points: np.ndarray, person: np.ndarray) -> Traits
     margin = 0.2 * (x1 - x0)
     y0, y1 = eye_y - 0.25 * eye_distance, eye_y + 0.1 * eye_distance  # not a cap's brim
     strip = light[
-        max(0, int(y0)) : max(1, int(y1) + 1), max(0, int(x0 + margin)) : max(1, int(x1 - margin) + 1)
+        max(0, int(y0)) : max(1, int(y1) + 1),
+        max(0, int(x0 + margin)) : max(1, int(x1 - margin) + 1),
     ]
     row_means = strip.mean(axis=1) if strip.size else np.zeros(1)
     bridge = float(np.median(row_means) - row_means.min())
