@@ -194,8 +194,14 @@ def test_the_trainer_reads_what_the_command_writes(photo_folder, tmp_path, monke
     monkeypatch.setattr(faces, "Detector", FakeDetector)
     out = tmp_path / "pairs"
     faces.main([str(photo_folder), "-o", str(out), "--val-share", "0"])
+    # "auto" reads the faces layout (a fresh doodle from the landmarks every epoch)...
     pairs = find_pairs(out, "auto", split="train")
-    assert len(pairs) == 8 and all(p.sketch.stem == p.photo.stem for p in pairs)
+    assert len(pairs) == 8 and all(p.sketch is None and p.face is not None for p in pairs)
+    names = [str(n) for n in np.load(out / "train" / "shapes.npz")["names"]]
+    assert [p.photo.stem for p in pairs] == names
+    # ...and the stored doodles are there for the plain folders layout.
+    stored = find_pairs(out, "folders", split="train")
+    assert len(stored) == 8 and all(p.sketch.stem == p.photo.stem for p in stored)
 
 
 def test_a_missing_folder_is_a_sentence(tmp_path, capsys):
