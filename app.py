@@ -32,6 +32,7 @@ import argparse
 import base64
 import io
 import shlex
+import socket
 import sys
 import threading
 import time
@@ -572,8 +573,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def main() -> None:
     args = parse_args()
+    host = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")
+    port = args.port or int(os.environ.get("GRADIO_SERVER_PORT", 7860))
+    if port_in_use(host, port):  # before loading anything: Gradio's own failure is a traceback
+        sys.exit(
+            f"error: port {port} on {host} is in use (another app.py?). Stop it, or start this one "
+            f"with --port {port + 1}."
+        )
     start = time.perf_counter()
     try:
         models = Models(args.model, args.models, allow_any=args.allow_any_model)
@@ -591,11 +609,14 @@ def main() -> None:
         f"{translator.device}, {translator.dtype}"
         + ("; any folder or Hub repo typed in is loaded too" if models.allow_any else "")
     )
+    if not args.share:  # Gradio's own lines would say "set share=True in launch()"
+        print(f"Running on http://{host}:{port} (Ctrl-C stops it; --share makes a public link)")
     serve(
         build_demo(models, queue_size=args.queue_size, live_fps=args.live_fps),
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-        server_port=args.port or int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
+        server_name=host,
+        server_port=port,
         share=args.share,
+        quiet=not args.share,
         theme=gr.themes.Soft(),
         css_paths=[STATIC / "app.css"],
     )

@@ -69,15 +69,42 @@ def resolve_file(model_id: str | Path, filename: str, **hub_kwargs) -> Path:
         raise ValueError(
             f"{model_id} is not a model folder (and not a Hub repo id like user/name)."
         )
+    near = nearby_folder(str(model_id))
+    if near is not None:  # a typo of a local folder, not a Hub repo: say so before any network
+        raise ValueError(
+            f"There is no folder {model_id} here; did you mean {near}? (A name like user/name that "
+            "is not a folder is looked up on the Hugging Face Hub.)"
+        )
     try:
         return Path(hf_hub_download(repo_id=str(model_id), filename=filename, **hub_kwargs))
     except LocalEntryNotFoundError as err:
         raise ValueError(
             f"{filename} of {model_id} is not in the local Hub cache and cannot be downloaded now "
-            "(offline, or HF_HUB_OFFLINE is set)."
+            f"(offline, or HF_HUB_OFFLINE is set); there is no local folder {model_id} either."
         ) from err
     except (HfHubHTTPError, OSError) as err:
-        raise ValueError(f"Could not fetch {filename} from the Hub repo {model_id}: {err}") from err
+        raise ValueError(
+            f"Could not fetch {filename} from the Hub repo {model_id} (and there is no local "
+            f"folder of that name): {err}"
+        ) from err
+
+
+def nearby_folder(name: str) -> str | None:
+    """A model folder here whose path is one small typo away from `name` (checkpoint/faces ->
+    checkpoints/faces), or None."""
+    import difflib
+
+    parts = Path(name).parts
+    parent = Path(*parts[:-1]) if len(parts) > 1 else Path(".")
+    candidates = [parent] if parent.is_dir() else [p for p in Path(".").iterdir() if p.is_dir()]
+    folders = [
+        str(sub)
+        for folder in candidates
+        for sub in ([folder] if folder == parent else [folder, *folder.iterdir()])
+        if sub.is_dir() and (sub / CONFIG_NAME).is_file()
+    ]
+    close = difflib.get_close_matches(name, folders, n=1, cutoff=0.85)
+    return close[0] if close else None
 
 
 def read_config(path: Path, allowed: Mapping[str, object]) -> dict:

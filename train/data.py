@@ -300,10 +300,28 @@ def scan_pairs(root: str | Path, layout: str = "auto", split: str | None = "trai
             return Found(pairs, unpaired, name)
     looked_for = "; ".join(_LOOKED_FOR[name] for name in tried)
     hint = " For bare photos without sketches, ask for layout 'photos'." if layout == "auto" else ""
+    if root_path.is_dir():
+        hint = _names_apart(_split_dir(root_path, split)) or hint
     raise ValueError(
         f"No pairs found in {root_path} for split {split!r}. "
         f"Looked for layouts: {looked_for}.{hint}"
     )
+
+
+def _names_apart(base: Path) -> str:
+    """When sketch and photo folders both hold images but no name is shared: say so, with an
+    example of each (the usual mistake: a.png beside photo_a.jpg)."""
+    for sketch_dir, photo_dir in ((base / "sketches", base / "photos"), (base / "A", base / "B")):
+        if not (sketch_dir.is_dir() and photo_dir.is_dir()):
+            continue
+        sketches, photos = image_files(sketch_dir), image_files(photo_dir)
+        if sketches and photos:
+            return (
+                f" {sketch_dir} holds {len(sketches)} sketches and {photo_dir} {len(photos)} "
+                f"photos, but no sketch has a photo of the same name (e.g. {sketches[0].name} "
+                f"and {photos[0].name}): name each pair alike, e.g. 001.png and 001.jpg."
+            )
+    return ""
 
 
 def find_pairs(root: str | Path, layout: str = "auto", split: str | None = "train") -> list[Pair]:

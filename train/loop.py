@@ -626,6 +626,14 @@ def train(
     if resume and (run_dir / "state.pt").exists():
         position = load_state(run_dir, models, precision, device)
     follow_schedule(models)
+    if main and resume and position[0] >= last_step_of(config, steps_per_epoch):
+        print(
+            f"{run_dir} already trained to step {position[0]:,}, the end of its schedule"
+            + (f" (--max-steps {config.max_steps})" if config.max_steps else "")
+            + ": its model is saved again and scored. To train further, resume with a larger "
+            "--max-steps, or --epochs / --epochs-decay.",
+            flush=True,
+        )
     if main:
         keep_loss_rows(run_dir / "losses.csv", position[0])
         print(
@@ -750,8 +758,7 @@ def run_steps(
     main = rank == 0
     step, epoch, step_in_epoch = position
     dataset, device = data.dataset, next(models.generator.parameters()).device
-    last_step = steps_per_epoch * config.total_epochs
-    last_step = min(last_step, config.max_steps) if config.max_steps else last_step
+    last_step = last_step_of(config, steps_per_epoch)
     fixed = sample_batch(dataset, device)
     progress = Progress(step, last_step, config, show=main)
     deadline = time.monotonic() + 60 * config.max_minutes if config.max_minutes else None
@@ -809,6 +816,12 @@ def run_steps(
             save_state(run_dir, models, precision, step, epoch, step_in_epoch)
     progress.close()
     return step
+
+
+def last_step_of(config: TrainConfig, steps_per_epoch: int) -> int:
+    """The step the run ends at: its schedule's end, or --max-steps."""
+    last_step = steps_per_epoch * config.total_epochs
+    return min(last_step, config.max_steps) if config.max_steps else last_step
 
 
 def sample_batch(dataset: PairDataset, device: torch.device, n: int = 4) -> dict[str, torch.Tensor]:

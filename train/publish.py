@@ -280,11 +280,8 @@ def check_hub_access(repo_id: str) -> None:
         )
 
 
-def push(model_dir: Path, repo_id: str, token: str | None = None, private: bool = False) -> str:
-    """Upload a model folder. The token comes from HF_TOKEN or the cached login and is never printed.
-
-    A failed upload raises ValueError saying why and how to retry; the local folder is left as it was.
-    """
+def check_model_folder(model_dir: Path) -> list[Path]:
+    """The files a model folder would upload; ValueError when one it needs is missing."""
     missing = [
         n
         for n in ("config.json", "model.safetensors", "README.md")
@@ -294,6 +291,29 @@ def push(model_dir: Path, repo_id: str, token: str | None = None, private: bool 
         raise ValueError(
             f"{model_dir} is not a complete model folder: {', '.join(missing)} missing."
         )
+    return sorted(p for p in model_dir.iterdir() if p.is_file())
+
+
+def dry_run(model_dir: Path, repo_id: str) -> str:
+    """What `push` would do, without the network: the files, their sizes, the card's terms."""
+    files = check_model_folder(model_dir)
+    lines = [f"would upload to https://huggingface.co/{repo_id}:"]
+    lines += [f"  {f.name} ({f.stat().st_size / 2**20:.1f} MiB)" for f in files]
+    card = (model_dir / "README.md").read_text()
+    terms = next((ln for ln in card.splitlines() if ln.startswith("license_name:")), None)
+    lines.append(
+        f"card terms: {terms.partition(':')[2].strip()}" if terms else "card terms: none named"
+    )
+    lines.append("token: found" if get_token() else "token: none (run `hf auth login` first)")
+    return "\n".join(lines)
+
+
+def push(model_dir: Path, repo_id: str, token: str | None = None, private: bool = False) -> str:
+    """Upload a model folder. The token comes from HF_TOKEN or the cached login and is never printed.
+
+    A failed upload raises ValueError saying why and how to retry; the local folder is left as it was.
+    """
+    check_model_folder(model_dir)
     api = HfApi(token=token)
     try:
         api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
@@ -321,8 +341,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model", type=Path, help="the model folder, e.g. runs/NAME/model")
     parser.add_argument("--repo", required=True, metavar="USER/NAME", help="the Hub repo to create")
     parser.add_argument("--private", action="store_true", help="make a new repo private")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list what would be uploaded (files, sizes, the card's terms) and upload nothing",
+    )
     args = parser.parse_args(argv)
     try:
+        if args.dry_run:
+            print(dry_run(args.model, args.repo))
+            return 0
         url = push(args.model, args.repo, private=args.private)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
