@@ -51,7 +51,7 @@ def test_sketches_and_photos_with_different_names_are_explained(tmp_path):
         (tmp_path / folder).mkdir()
         Image.new("RGB", (8, 8), "white").save(tmp_path / folder / name)
     with pytest.raises(
-        ValueError, match="no sketch has a photo of the same name.*a.png and photo_a.jpg"
+        ValueError, match=r"no sketch has a photo of the same name.*a\.png and photo_a\.jpg"
     ):
         scan_pairs(tmp_path, split=None)
 
