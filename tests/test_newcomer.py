@@ -70,36 +70,13 @@ def test_publish_dry_run_lists_files_and_terms_and_uploads_nothing(tmp_path, mon
 
 
 def test_resuming_a_finished_run_says_how_to_train_further(tmp_path, capsys):
-    import numpy as np
-
-    from tests.test_train import draw_pair
+    from tests.test_train import flat_pairs
+    from tests.test_train_options import tiny_args
     from train.__main__ import main
 
-    rng = np.random.default_rng(0)
-    for i in range(4):
-        sketch, photo = draw_pair(rng)
-        for folder, image in (("A", sketch), ("B", photo)):
-            (tmp_path / "pairs" / folder).mkdir(parents=True, exist_ok=True)
-            image.save(tmp_path / "pairs" / folder / f"{i}.png")
+    flat_pairs(tmp_path / "pairs", 4)
     run = tmp_path / "run"
-    args = [
-        "--data",
-        str(tmp_path / "pairs"),
-        "--out",
-        str(run),
-        "--image-size",
-        "32",
-        "--ngf",
-        "4",
-        "--ndf",
-        "4",
-        "--max-steps",
-        "2",
-        "--workers",
-        "0",
-        "--device",
-        "cpu",
-    ]
+    args = tiny_args(tmp_path / "pairs", run, "--ngf", "4", "--max-steps", "2")
     assert main(args) == 0
     capsys.readouterr()
     assert main(["--resume", str(run)]) == 0

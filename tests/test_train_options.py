@@ -81,6 +81,12 @@ def test_settings_that_cannot_train_are_refused(pairs_dir, tmp_path):  # noqa: F
             train(tiny(pairs_dir, tmp_path / "bad", **bad))
 
 
+def tiny_args(data, out, *extra: str) -> list[str]:
+    """`python -m train` arguments for a tiny CPU run of 32x32 pairs, plus `extra`."""
+    return ["--data", str(data), "--out", str(out), "--image-size", "32", "--ndf", "4",
+            "--workers", "0", "--device", "cpu", *extra]  # fmt: skip
+
+
 def hint_model_with_framer(tmp_path):
     """A saved 5-channel (hint) generator with a framer and a card naming its terms."""
     from pix2pix.framing import Framer
@@ -99,26 +105,9 @@ def test_fine_tuning_a_hint_model_takes_hints_from_it_and_keeps_its_framer(pairs
 
     base = hint_model_with_framer(tmp_path)
     run = tmp_path / "mine"
-    args = [
-        "--data",
-        str(pairs_dir),
-        "--out",
-        str(run),
-        "--init-from",
-        str(base),
-        "--image-size",
-        "32",
-        "--ndf",
-        "4",
-        "--max-steps",
-        "2",
-        "--workers",
-        "0",
-        "--device",
-        "cpu",
-        "--layout",
-        "cuhk",
-    ]
+    args = tiny_args(
+        pairs_dir, run, "--init-from", str(base), "--max-steps", "2", "--layout", "cuhk"
+    )
     assert main(args) == 0
     saved = json.loads((run / "args.json").read_text())
     assert saved["hints"] is True and saved["ngf"] == 4  # what actually trained
@@ -131,26 +120,12 @@ def test_a_framer_is_carried_only_to_pairs_framed_as_it_expects(pairs_dir, tmp_p
     from train.__main__ import main
 
     base = hint_model_with_framer(tmp_path)
-    common = [
-        "--data",
-        str(pairs_dir),
-        "--init-from",
-        str(base),
-        "--image-size",
-        "32",
-        "--ndf",
-        "4",
-        "--max-steps",
-        "1",
-        "--workers",
-        "0",
-        "--device",
-        "cpu",
-    ]
-    assert main([*common, "--out", str(tmp_path / "cuhk"), "--layout", "cuhk"]) == 0
-    assert (tmp_path / "cuhk" / "model" / "framer.safetensors").is_file()
-    assert main([*common, "--out", str(tmp_path / "own")]) == 0  # plain same-name folders
-    assert not (tmp_path / "own" / "model" / "framer.safetensors").exists()
+    base_args = ("--init-from", str(base), "--max-steps", "1")
+    cuhk, own = tmp_path / "cuhk", tmp_path / "own"
+    assert main(tiny_args(pairs_dir, cuhk, *base_args, "--layout", "cuhk")) == 0
+    assert (cuhk / "model" / "framer.safetensors").is_file()
+    assert main(tiny_args(pairs_dir, own, *base_args)) == 0  # plain same-name folders
+    assert not (own / "model" / "framer.safetensors").exists()
     out = capsys.readouterr().out
     assert "framer: carried over" in out and "framer: none" in out
     assert "translated as drawn" in (tmp_path / "own" / "model" / "README.md").read_text()
@@ -161,20 +136,7 @@ def test_a_start_that_cannot_train_leaves_no_run_behind(pairs_dir, tmp_path, cap
 
     base = hint_model_with_framer(tmp_path)
     run = tmp_path / "mine"
-    args = [
-        "--data",
-        str(pairs_dir),
-        "--out",
-        str(run),
-        "--init-from",
-        str(base),
-        "--image-size",
-        "64",
-        "--workers",
-        "0",
-        "--device",
-        "cpu",
-    ]
+    args = [*tiny_args(pairs_dir, run, "--init-from", str(base)), "--image-size", "64"]
     assert main(args) == 2
     assert "--image-size 32" in capsys.readouterr().err
     assert not run.exists()  # the next try is not refused as "already holds a run"
