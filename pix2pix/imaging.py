@@ -88,18 +88,7 @@ def to_sketch_tensor(
     else:
         image = image.convert("L" if channels == 1 else "RGB")
 
-    width, height = image.size
-    scale = size / max(width, height)
-    new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    if new_size != image.size:
-        if scale < 1:
-            image = image.resize(new_size, Image.Resampling.LANCZOS, reducing_gap=1.0)
-        else:
-            image = image.resize(new_size, Image.Resampling.BICUBIC)
-    placement = Placement((size - new_size[0]) // 2, (size - new_size[1]) // 2, *new_size)
-    square = Image.new(image.mode, (size, size), "white")
-    square.paste(image, (placement.left, placement.top))
-
+    square, placement = fit_square(image, size)
     pixels = np.asarray(square, dtype=np.float32) / 127.5 - 1.0
     if channels == 1 + HINT_CHANNELS and not mask.any():
         # No hint (most drawings): the hint planes are zeros, as stack_input makes them; written
@@ -112,6 +101,25 @@ def to_sketch_tensor(
     if channels == 1 + HINT_CHANNELS:
         tensor = stack_input(tensor, *hint_planes(colours, mask, placement, size))
     return tensor.contiguous(), placement
+
+
+def fit_square(image: Image.Image, size: int) -> tuple[Image.Image, Placement]:
+    """The image on a white size x size square: the long side resized to `size` (bicubic when
+    growing; block means then LANCZOS when shrinking, see to_sketch_tensor), the short side
+    padded, centred; and where it went. The one way a picture is brought to the generator's size,
+    for the Translator and the trainer alike, so that training sees what the app sends."""
+    width, height = image.size
+    scale = size / max(width, height)
+    new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if new_size != image.size:
+        if scale < 1:
+            image = image.resize(new_size, Image.Resampling.LANCZOS, reducing_gap=1.0)
+        else:
+            image = image.resize(new_size, Image.Resampling.BICUBIC)
+    placement = Placement((size - new_size[0]) // 2, (size - new_size[1]) // 2, *new_size)
+    square = Image.new(image.mode, (size, size), "white")
+    square.paste(image, (placement.left, placement.top))
+    return square, placement
 
 
 def hint_planes(

@@ -501,3 +501,22 @@ def test_non_square_pairs_are_padded_white_not_stretched(tmp_path):
         assert (
             image[:, :, margin + 1 : 64 - margin - 1].max() == -1.0
         )  # the black content, unstretched
+
+
+@pytest.mark.parametrize("shape", [(200, 250), (512, 512), (120, 90)])
+def test_the_trainer_sees_a_sketch_exactly_as_the_translator_sends_it(tmp_path, shape):
+    """One picture -> tensor path: an un-augmented training example's input is the tensor
+    pix2pix.imaging.to_sketch_tensor makes of the same file (CUHK's 200x250, the canvas's 512, a
+    small photo that is grown)."""
+    from pix2pix.imaging import to_sketch_tensor
+    from train.data import Pair, PairDataset
+
+    rng = np.random.default_rng(1)
+    sketch = Image.fromarray(rng.integers(0, 256, shape[::-1], dtype=np.uint8), "L")
+    photo = Image.fromarray(rng.integers(0, 256, (*shape[::-1], 3), dtype=np.uint8), "RGB")
+    sketch.save(tmp_path / "s.png")
+    photo.save(tmp_path / "p.png")
+    example = PairDataset([Pair(tmp_path / "s.png", tmp_path / "p.png")], augment=False)[0]
+    expected, _ = to_sketch_tensor(tmp_path / "s.png", 256, 1)
+    assert torch.equal(example["input"], expected[0])
+    assert torch.equal(example["target"], to_sketch_tensor(tmp_path / "p.png", 256, 3)[0][0])

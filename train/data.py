@@ -44,6 +44,7 @@ from PIL import Image, ImageOps
 from tqdm import tqdm
 
 from pix2pix.hints import stack_input
+from pix2pix.imaging import fit_square
 from train.hints import sample_hints
 
 SHAPE_SIZE = 256  # the side of the square train.faces measures landmarks in
@@ -422,10 +423,10 @@ def _to_tensor(image: Image.Image) -> torch.Tensor:
 class PairDataset(torch.utils.data.Dataset):
     """Augmented (sketch, photo) examples, as the paper's `--preprocess resize_and_crop`.
 
-    Training (augment=True): both images are padded to a square with white (ours: the official code
-    stretches, but the Translator pads, and training should see what inference sees), resized to the
-    load size (286 for 256, the official ratio), cropped at one random spot to image_size and flipped
-    left-right together, so the pair stays aligned. augment=False: padded and resized to image_size.
+    Training (augment=True): both images are brought to a white square of the load size (286 for
+    256, the official ratio) by pix2pix.imaging.fit_square, exactly as the Translator brings a
+    drawing to the generator's size (ours: the official code stretches), cropped at one random spot to image_size and flipped
+    left-right together, so the pair stays aligned. augment=False: fit_square to image_size, the Translator's very tensor for a grey sketch.
 
     Every random choice of an example comes from np.random.default_rng((seed, epoch, index)), never
     from global state: the same (seed, epoch, index) gives the same example in any worker or process,
@@ -539,17 +540,14 @@ class PairDataset(torch.utils.data.Dataset):
         }
 
     def _resize_crop_flip(self, sketch: Image.Image, photo: Image.Image, rng: np.random.Generator):
-        sketch, photo = pad_to_square(sketch), pad_to_square(photo)
         size = self.image_size
         if not self.augment:
-            return tuple(
-                im.resize((size, size), Image.Resampling.BICUBIC) for im in (sketch, photo)
-            )
+            return tuple(fit_square(im, size)[0] for im in (sketch, photo))
         x, y = (int(v) for v in rng.integers(0, self.load_size - size + 1, size=2))
         flip = rng.random() < 0.5
         out = []
         for im in (sketch, photo):
-            im = im.resize((self.load_size, self.load_size), Image.Resampling.BICUBIC)
+            im = fit_square(im, self.load_size)[0]
             im = im.crop((x, y, x + size, y + size))
             out.append(im.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if flip else im)
         return tuple(out)
@@ -575,17 +573,6 @@ def _load_shapes(path: Path) -> dict:
     from train.pack import load_shapes
 
     return load_shapes(path)
-
-
-def pad_to_square(image: Image.Image) -> Image.Image:
-    """White margins around a non-square image, as the Translator does at inference (never stretch)."""
-    width, height = image.size
-    if width == height:
-        return image
-    side = max(width, height)
-    square = Image.new(image.mode, (side, side), "white")
-    square.paste(image, ((side - width) // 2, (side - height) // 2))
-    return square
 
 
 @dataclass
