@@ -49,3 +49,12 @@ def gradient_penalty(
     (grad,) = torch.autograd.grad(total, mixed, create_graph=True)
     norm = grad.flatten(1).float().norm(2, dim=1)
     return weight * ((norm - 1) ** 2).mean()
+
+
+def feature_matching(fake: list[torch.Tensor], real: list[torch.Tensor]) -> torch.Tensor:
+    """pix2pixHD's feature matching: the mean over the discriminator's hidden layers of the L1
+    distance between the generated and the real photo's activations (the real ones are targets:
+    no gradient)."""
+    return sum(
+        F.l1_loss(f.float(), r.detach().float()) for f, r in zip(fake, real, strict=True)
+    ) / len(fake)

@@ -207,6 +207,20 @@ class UNetGenerator(
             out_channels, ngf, in_channels=in_channels, submodule=block, outermost=True
         )
 
+    def widened(self, in_channels: int) -> UNetGenerator:
+        """The same generator taking more input channels, the new ones with zero weights: it
+        makes exactly the photos it made before until training teaches it to use them (a
+        sketch-only model fine-tuned into a hint model starts from what it knew)."""
+        config = {**self._hub_mixin_config, "in_channels": in_channels}
+        wide = UNetGenerator(**config)
+        state = self.state_dict()
+        first = "model.model.0.weight"
+        weight = state[first]
+        extra = weight.new_zeros(weight.shape[0], in_channels - weight.shape[1], *weight.shape[2:])
+        state[first] = torch.cat([weight, extra], 1)
+        wide.load_state_dict(state)
+        return wide
+
     @property
     def image_size(self) -> int:
         """The resolution the generator was built for (it runs on any multiple of 2**num_downs)."""

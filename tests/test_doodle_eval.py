@@ -12,7 +12,6 @@ from benchmarks.doodle_eval import load_state, nme, spread, translate
 from benchmarks.eval_doodles import COUNT, OPTIONS, draw_doodle, eval_doodles, styles
 from pix2pix import Translator
 from tests.conftest import small_generator
-from train.loop import widen_input
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +94,7 @@ def test_a_hint_model_in_a_state_file_answers_with_no_hints(tmp_path, doodles):
     """A 1-channel model widened to 5 with zero weights makes the same photos, which it does only
     when the hint channels are fed as zeros; and the state.pt's shape is read off its weights."""
     narrow = small_generator(ngf=8)
-    wide = widen_input(narrow, 5)
+    wide = narrow.widened(5)
     torch.save({"generator": wide.state_dict(), "step": 1}, tmp_path / "state.pt")
     loaded = load_state(tmp_path / "state.pt")
     assert (loaded.in_channels, loaded.ngf) == (5, 8)

@@ -13,7 +13,7 @@ from tests.test_train import pairs_dir, tiny  # noqa: F401  (the fixture)
 from train.config import TrainConfig
 from train.data import PairDataset, find_pairs
 from train.hints import sample_hints
-from train.loop import load_data, train, widen_input
+from train.loop import load_data, train
 
 
 def portrait() -> np.ndarray:
@@ -63,7 +63,7 @@ def test_a_widened_generator_makes_the_same_photos_without_hints(model_dir):
     from pix2pix.networks import UNetGenerator
 
     narrow = UNetGenerator.from_pretrained(model_dir).eval()
-    wide = widen_input(narrow, 5).eval()
+    wide = narrow.widened(5).eval()
     assert wide.in_channels == 5 and wide.model.model[0].weight.shape[1] == 5
     sketch = torch.rand(2, 1, 256, 256) * 2 - 1
     with torch.no_grad():

@@ -14,12 +14,12 @@ import torch
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file
 
-from pix2pix.losses import GAN_MODES, gan_loss
+from pix2pix.losses import GAN_MODES, feature_matching, gan_loss
 from pix2pix.networks import MultiScaleDiscriminator
 from tests.conftest import REPO
 from train.__main__ import main
 from train.config import TrainConfig
-from train.loop import Precision, build_models, feature_matching, load_data, train, train_step
+from train.loop import Precision, build_models, load_data, train, train_step
 from train.publish import describe_discriminator
 
 

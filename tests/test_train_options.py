@@ -140,3 +140,14 @@ def test_a_start_that_cannot_train_leaves_no_run_behind(pairs_dir, tmp_path, cap
     assert main(args) == 2
     assert "--image-size 32" in capsys.readouterr().err
     assert not run.exists()  # the next try is not refused as "already holds a run"
+
+
+@pytest.mark.parametrize("name", ["norm", "gan_mode", "upsample", "layout", "direction"])
+def test_a_mistyped_choice_is_refused_before_any_data_is_read(tmp_path, name, monkeypatch):
+    """Python callers skip argparse's choices: check() names the setting and what it takes."""
+    from train import loop
+
+    monkeypatch.setattr(loop, "load_data", lambda config: pytest.fail("the data was read"))
+    config = tiny(tmp_path / "no-data", tmp_path / "run", **{name: "typo"})
+    with pytest.raises(ValueError, match=f"--{name.replace('_', '-')} 'typo' is not one of"):
+        train(config)

@@ -8,9 +8,12 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from pix2pix.losses import GAN_MODES
+from pix2pix.networks import NORMS, UPSAMPLES
 from train.config import TrainConfig
+from train.data import DIRECTIONS, LAYOUTS
 
-D = TrainConfig()  # the defaults, shown in --help
+DEFAULTS = TrainConfig()  # shown in --help
 # What --resume may change: the schedule, the upload, and how the run is carried out. Anything
 # else would make the resumed run a different run than args.json says.
 RESUME_CHANGES = (
@@ -32,7 +35,7 @@ class ConfigDefaultsFormatter(argparse.HelpFormatter):
     which is how main() tells an option given on the command line from one left out."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        value = getattr(D, action.dest, None)
+        value = getattr(DEFAULTS, action.dest, None)
         if value is None or value is False or value in ("", []) or "default" in (action.help or ""):
             return action.help or ""
         return f"{action.help} (default: {value})"
@@ -63,12 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data.add_argument(
         "--layout",
-        choices=["auto", "cuhk", "folders", "aligned", "csv", "photos"],
-        help="how pairs are stored; auto tries cuhk, folders, aligned, csv (photos must be asked for)",
+        choices=LAYOUTS,
+        help="how pairs are stored; auto tries faces, cuhk, folders, aligned, csv (photos must be asked for)",
     )
     data.add_argument(
         "--direction",
-        choices=["sketch2photo", "photo2sketch"],
+        choices=DIRECTIONS,
         help="what is translated into what",
     )
     data.add_argument(
@@ -123,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--ngf", type=int, help="generator filters in the first layer")
     model.add_argument(
         "--upsample",
-        choices=["transpose", "resize"],
+        choices=UPSAMPLES,
         help="the decoder's upsampling: transpose, the paper's transposed convolutions (default), "
         "or resize, nearest-neighbour resize then a 3x3 convolution (no checkerboard)",
     )
@@ -139,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="discriminator depth: 3 is the 70x70 PatchGAN, 0 the 1x1 pixel discriminator",
     )
-    model.add_argument("--norm", choices=["batch", "instance", "none"], help="normalisation layers")
+    model.add_argument("--norm", choices=NORMS, help="normalisation layers")
     model.add_argument(
         "--trunk-blocks",
         type=int,
@@ -185,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--beta1", type=float, help="Adam beta1")
     opt.add_argument(
         "--gan-mode",
-        choices=["vanilla", "lsgan", "hinge", "wgangp"],
+        choices=GAN_MODES,
         help="adversarial loss",
     )
     opt.add_argument("--lambda-l1", type=float, help="weight of the L1 loss")

@@ -74,6 +74,22 @@ class TrainConfig:
 
     def check(self) -> None:
         """Refuse settings that cannot train, with a sentence (before any data is touched)."""
+        from pix2pix.losses import GAN_MODES
+        from pix2pix.networks import NORMS, UPSAMPLES
+        from train.data import DIRECTIONS, LAYOUTS
+
+        for name, allowed in (
+            ("norm", NORMS),
+            ("gan_mode", GAN_MODES),
+            ("upsample", UPSAMPLES),
+            ("layout", LAYOUTS),
+            ("direction", DIRECTIONS),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"--{name.replace('_', '-')} {getattr(self, name)!r} is not one of "
+                    f"{', '.join(allowed)}."
+                )
         size = self.image_size
         if size < 32 or size & (size - 1):
             raise ValueError(f"--image-size must be a power of two of at least 32 (got {size}).")

@@ -34,7 +34,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from pix2pix.hints import HINT_CHANNELS
-from pix2pix.losses import gan_loss, gradient_penalty
+from pix2pix.losses import feature_matching, gan_loss, gradient_penalty
 from pix2pix.networks import (
     MultiScaleDiscriminator,
     NLayerDiscriminator,
@@ -112,7 +112,7 @@ def build_models(config: TrainConfig, device: torch.device) -> Models:
     if config.init_from:
         generator = UNetGenerator.from_pretrained(config.init_from)
         if config.hints and generator.in_channels == 1 and config.direction == "sketch2photo":
-            generator = widen_input(generator, in_ch)
+            generator = generator.widened(in_ch)
         if (generator.in_channels, generator.out_channels) != (in_ch, out_ch):
             raise ValueError(
                 f"--init-from {config.init_from} maps {generator.in_channels} to "
@@ -202,26 +202,6 @@ def adopt_base_model(config: TrainConfig) -> tuple[TrainConfig, list[str]]:
     return replace(config, **changes), said
 
 
-def widen_input(generator: UNetGenerator, in_channels: int) -> UNetGenerator:
-    """The same generator taking more input channels, the new ones with zero weights: it makes
-    exactly the photos it made before until training teaches it to use them (a sketch-only model
-    fine-tuned into a hint model starts from what it knew)."""
-    config = {**generator._hub_mixin_config, "in_channels": in_channels}
-    wide = UNetGenerator(**config)
-    state = generator.state_dict()
-    first = "model.model.0.weight"
-    weight = state[first]
-    state[first] = torch.cat(
-        [
-            weight,
-            weight.new_zeros(weight.shape[0], in_channels - weight.shape[1], *weight.shape[2:]),
-        ],
-        1,
-    )
-    wide.load_state_dict(state)
-    return wide
-
-
 class Precision:
     """--amp: bf16 autocast where the device has bf16, else fp16 with a gradient scaler."""
 
@@ -291,14 +271,6 @@ def train_step(
         "D_fake": d_fake.item(),
         "G_FM": g_fm.item(),
     }
-
-
-def feature_matching(fake: list[torch.Tensor], real: list[torch.Tensor]) -> torch.Tensor:
-    """Mean over the discriminator's hidden layers of the L1 distance between the generated and
-    the real photo's activations (the real ones are targets: no gradient)."""
-    return sum(
-        F.l1_loss(f.float(), r.detach().float()) for f, r in zip(fake, real, strict=True)
-    ) / len(fake)
 
 
 # ---------------------------------------------------------------------------------------------
