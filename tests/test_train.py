@@ -19,7 +19,7 @@ from pix2pix.networks import MultiScaleDiscriminator
 from tests.conftest import REPO
 from train.__main__ import main
 from train.config import TrainConfig
-from train.loop import Precision, build_models, load_data, train, train_step
+from train.loop import Precision, adopt_base_model, build_models, load_data, train, train_step
 from train.publish import describe_discriminator
 
 
@@ -389,7 +389,7 @@ def test_start_up_summary_progress_lines_and_max_steps(
     out = capsys.readouterr().out
     for text in (
         "data: 8 training pairs from",
-        "(layout cuhk)",
+        "(layout folders)",
         "evaluation at the end: 2 pairs of the test split",
         "8 steps per epoch (batch 1) x 3 epochs (2 + 1 decaying) = 24 steps",
         "stopping at step 5 (--max-steps)",
@@ -760,6 +760,9 @@ def test_resize_convolution_decoder_trains_and_fine_tunes_as_saved(pairs_dir, tm
     saved = json.loads((run / "model" / "config.json").read_text())
     assert saved["upsample"] == "resize"
     assert "U-Net with resize-convolutions" in (run / "model" / "README.md").read_text()
-    again = tiny(pairs_dir, tmp_path / "again", init_from=str(run / "model"), max_steps=1)
+    again, said = adopt_base_model(
+        tiny(pairs_dir, tmp_path / "again", init_from=str(run / "model"), max_steps=1)
+    )
+    assert any("decides --upsample: transpose -> resize" in line for line in said)
     models = build_models(again, torch.device("cpu"))
     assert again.upsample == "resize" and models.bare_generator.upsample == "resize"
