@@ -383,7 +383,7 @@ def test_start_up_summary_progress_lines_and_max_steps(
 ):
     """A log file gets the plan, a time estimate and a line every --log-every steps; a run cut by
     --max-steps has its model, and a resume that lifts the limit ends exactly as an uncut run."""
-    monkeypatch.setattr("train.loop.ESTIMATE_AFTER", 2)
+    monkeypatch.setattr("train.console.ESTIMATE_AFTER", 2)
     run = tmp_path / "run"
     assert main([*cli_args(tiny(pairs_dir, run)), "--max-steps", "5", "--log-every", "2"]) == 0
     out = capsys.readouterr().out

@@ -1,0 +1,102 @@
+"""Resumable state: everything a run needs to continue bit for bit (weights, optimisers,
+schedules, the loss scaler, every random generator), written atomically to state.pt."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from train.distributed import bare
+
+if TYPE_CHECKING:
+    from train.loop import Models, Precision
+
+
+def rng_state() -> dict:
+    np_state = np.random.get_state()
+    return {
+        "python": random.getstate(),
+        "numpy": (np_state[0], torch.from_numpy(np_state[1].copy()), *np_state[2:]),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    name, keys, *rest = state["numpy"]
+    np.random.set_state((name, keys.numpy(), *rest))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_state(
+    run_dir: Path, models: Models, precision: Precision, step: int, epoch: int, step_in_epoch: int
+) -> None:
+    """Write state.pt atomically: a kill during the save leaves the previous state intact."""
+    state = {
+        "generator": models.bare_generator.state_dict(),
+        "ema": models.ema.state_dict() if models.ema is not None else None,
+        "discriminator": bare(models.discriminator).state_dict(),
+        "opt_g": models.opt_g.state_dict(),
+        "opt_d": models.opt_d.state_dict(),
+        "sched_g": models.sched_g.state_dict(),
+        "sched_d": models.sched_d.state_dict(),
+        "scaler": precision.scaler.state_dict(),
+        "step": step,
+        "epoch": epoch,
+        "step_in_epoch": step_in_epoch,
+        "rng": rng_state(),
+    }
+    tmp = run_dir / "state.pt.tmp"
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, run_dir / "state.pt")
+
+
+def load_state(
+    run_dir: Path, models: Models, precision: Precision, device: torch.device
+) -> tuple[int, int, int]:
+    state = torch.load(run_dir / "state.pt", map_location=device, weights_only=True)
+    models.bare_generator.load_state_dict(state["generator"])
+    if models.ema is not None:
+        models.ema.load_state_dict(state["ema"])
+    bare(models.discriminator).load_state_dict(state["discriminator"])
+    models.opt_g.load_state_dict(state["opt_g"])
+    models.opt_d.load_state_dict(state["opt_d"])
+    models.sched_g.load_state_dict(state["sched_g"])
+    models.sched_d.load_state_dict(state["sched_d"])
+    precision.scaler.load_state_dict(state["scaler"])
+    set_rng_state({k: _cpu(v) for k, v in state["rng"].items()})
+    return state["step"], state["epoch"], state["step_in_epoch"]
+
+
+def follow_schedule(models: Models) -> None:
+    """Set the learning rates the schedule gives for the current epoch. A resume may change
+    --epochs / --epochs-decay; the saved optimizers hold the old schedule's rate. With an unchanged
+    schedule this is the same number LambdaLR computed, so resumed runs stay exact."""
+    for scheduler in (models.sched_g, models.sched_d):
+        for group, base, rule in zip(
+            scheduler.optimizer.param_groups,
+            scheduler.base_lrs,
+            scheduler.lr_lambdas,
+            strict=True,
+        ):
+            group["lr"] = base * rule(scheduler.last_epoch)
+
+
+def _cpu(value):
+    """RNG states must be CPU byte tensors whatever map_location put them on."""
+    if isinstance(value, torch.Tensor):
+        return value.cpu()
+    if isinstance(value, list | tuple):
+        return type(value)(_cpu(v) for v in value)
+    return value
