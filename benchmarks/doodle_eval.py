@@ -200,7 +200,7 @@ def spread(images: list[Image.Image]) -> float:
     return float(np.mean([np.abs(a - b).mean() for a, b in itertools.combinations(pixels, 2)]))
 
 
-def load_state(path: Path) -> UNetGenerator:
+def generator_of_state(path: Path) -> UNetGenerator:
     """The generator inside a training state.pt, its shape read off its first convolution."""
     weights = torch.load(path, map_location="cpu", weights_only=True)["generator"]
     first = weights["model.model.0.weight"]
@@ -307,7 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     judges = Judges()
     options = dict(device="cpu", dtype=torch.float32, framing=not args.no_framing)
     models = {name: Translator(name, **options) for name in args.model}
-    models.update({name: Translator(load_state(Path(name)), **options) for name in args.state})
+    models.update(
+        {name: Translator(generator_of_state(Path(name)), **options) for name in args.state}
+    )
     for name, translator in models.items():
         if translator.size != SIZE:
             raise SystemExit(f"{name} makes {translator.size} px photos; this needs {SIZE}.")

@@ -95,7 +95,7 @@ def styles(count: int = COUNT, seed: int = 0) -> list[Style]:
 
 def eval_doodles(count: int = COUNT) -> list[Doodle]:
     """The evaluation set: doodle i is drawn in styles()[i] with seed i."""
-    return [draw_doodle(style, seed) for seed, style in enumerate(styles(count))]
+    return [draw_eval_doodle(style, seed) for seed, style in enumerate(styles(count))]
 
 
 class Hand:
@@ -187,7 +187,7 @@ def fill(a: np.ndarray, b: np.ndarray, turns: int, rng: np.random.Generator) -> 
     return a[at] * (1 - across) + b[at] * across
 
 
-def draw_doodle(style: Style, seed: int) -> Doodle:
+def draw_eval_doodle(style: Style, seed: int) -> Doodle:
     """One doodle in `style`; `seed` fixes every size, position and wobble."""
     rng = np.random.default_rng(seed)
     image = Image.new("L", (SIZE, SIZE), 255)

@@ -41,8 +41,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.eval_doodles import draw_doodle as draw_eval_doodle  # noqa: E402
-from benchmarks.eval_doodles import styles  # noqa: E402
+from benchmarks.eval_doodles import draw_eval_doodle, styles  # noqa: E402
 from pix2pix.translate import Translator  # noqa: E402
 from train.data import PairDataset, find_pairs  # noqa: E402
 from train.traits import luminance  # noqa: E402

@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from benchmarks.doodle_eval import load_state, nme, spread, translate
-from benchmarks.eval_doodles import COUNT, OPTIONS, draw_doodle, eval_doodles, styles
+from benchmarks.doodle_eval import generator_of_state, nme, spread, translate
+from benchmarks.eval_doodles import COUNT, OPTIONS, draw_eval_doodle, eval_doodles, styles
 from pix2pix import Translator
 from tests.conftest import small_generator
 
@@ -30,10 +30,10 @@ def test_36_distinct_doodles_on_a_white_512_canvas(doodles):
 
 
 def test_doodles_are_the_same_every_time(doodles):
-    again = draw_doodle(doodles[7].style, 7)
+    again = draw_eval_doodle(doodles[7].style, 7)
     assert again.image.tobytes() == doodles[7].image.tobytes()
     np.testing.assert_array_equal(again.points, doodles[7].points)
-    other_seed = draw_doodle(doodles[7].style, 8)
+    other_seed = draw_eval_doodle(doodles[7].style, 8)
     assert other_seed.image.tobytes() != doodles[7].image.tobytes()
 
 
@@ -96,7 +96,7 @@ def test_a_hint_model_in_a_state_file_answers_with_no_hints(tmp_path, doodles):
     narrow = small_generator(ngf=8)
     wide = narrow.widened(5)
     torch.save({"generator": wide.state_dict(), "step": 1}, tmp_path / "state.pt")
-    loaded = load_state(tmp_path / "state.pt")
+    loaded = generator_of_state(tmp_path / "state.pt")
     assert (loaded.in_channels, loaded.ngf) == (5, 8)
 
     sketches = [d.image.resize((256, 256), Image.Resampling.LANCZOS) for d in doodles[:2]]

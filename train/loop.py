@@ -56,7 +56,7 @@ from train.state import follow_schedule, load_state, save_state
 
 
 @dataclass
-class Models:
+class TrainingModels:
     generator: torch.nn.Module  # DDP-wrapped when distributed
     discriminator: torch.nn.Module
     opt_g: torch.optim.Optimizer
@@ -93,7 +93,7 @@ def linear_decay(config: TrainConfig):
     return lambda epoch: 1.0 - max(0, epoch + 1 - config.epochs) / float(config.epochs_decay + 1)
 
 
-def build_models(config: TrainConfig, device: torch.device) -> Models:
+def build_models(config: TrainConfig, device: torch.device) -> TrainingModels:
     in_ch, out_ch = (1, 3) if config.direction == "sketch2photo" else (3, 1)
     in_ch += HINT_CHANNELS if config.hints else 0
     if config.init_from:
@@ -149,7 +149,7 @@ def build_models(config: TrainConfig, device: torch.device) -> Models:
     ema = None
     if config.ema:
         ema = copy.deepcopy(bare(generator)).requires_grad_(False)
-    return Models(
+    return TrainingModels(
         generator,
         discriminator,
         opt_g,
@@ -216,7 +216,7 @@ class Precision:
 
 
 def train_step(
-    models: Models, batch: dict, config: TrainConfig, precision: Precision
+    models: TrainingModels, batch: dict, config: TrainConfig, precision: Precision
 ) -> dict[str, float]:
     """The paper's alternating update: D on (sketch, photo) vs (sketch, G(sketch)), then G."""
     G, D = models.generator, models.discriminator
@@ -336,7 +336,7 @@ def run_steps(
     run_dir: Path,
     config: TrainConfig,
     data: RunData,
-    models: Models,
+    models: TrainingModels,
     precision: Precision,
     stop: StopRequested,
     position: tuple[int, int, int],
@@ -431,7 +431,7 @@ def sample_batch(dataset: PairDataset, device: torch.device, n: int = 4) -> dict
 
 def finish(
     run_dir: Path,
-    models: Models,
+    models: TrainingModels,
     data: RunData,
     config: TrainConfig,
     main: bool,

@@ -14,7 +14,7 @@ import torch
 from train.distributed import bare
 
 if TYPE_CHECKING:
-    from train.loop import Models, Precision
+    from train.loop import Precision, TrainingModels
 
 
 def rng_state() -> dict:
@@ -37,7 +37,12 @@ def set_rng_state(state: dict) -> None:
 
 
 def save_state(
-    run_dir: Path, models: Models, precision: Precision, step: int, epoch: int, step_in_epoch: int
+    run_dir: Path,
+    models: TrainingModels,
+    precision: Precision,
+    step: int,
+    epoch: int,
+    step_in_epoch: int,
 ) -> None:
     """Write state.pt atomically: a kill during the save leaves the previous state intact."""
     state = {
@@ -63,7 +68,7 @@ def save_state(
 
 
 def load_state(
-    run_dir: Path, models: Models, precision: Precision, device: torch.device
+    run_dir: Path, models: TrainingModels, precision: Precision, device: torch.device
 ) -> tuple[int, int, int]:
     state = torch.load(run_dir / "state.pt", map_location=device, weights_only=True)
     models.bare_generator.load_state_dict(state["generator"])
@@ -79,7 +84,7 @@ def load_state(
     return state["step"], state["epoch"], state["step_in_epoch"]
 
 
-def follow_schedule(models: Models) -> None:
+def follow_schedule(models: TrainingModels) -> None:
     """Set the learning rates the schedule gives for the current epoch. A resume may change
     --epochs / --epochs-decay; the saved optimizers hold the old schedule's rate. With an unchanged
     schedule this is the same number LambdaLR computed, so resumed runs stay exact."""
