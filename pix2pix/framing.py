@@ -8,9 +8,6 @@ the trained framing, the generator runs, and the photo is scaled and moved back 
 so the face lands where it was drawn. Drawings inside the spread the generator learnt are left
 as drawn: framing every drawing exactly gave a few more two-eyed faces on held-out doodles but
 blurred artist sketches (resampled twice), which the generator already knows at their own framing.
-Beyond the spread the move grows continuously, from nothing at its edge to the exact framing a
-little further out (SIZE_RAMP, SHIFT_RAMP): with a threshold instead, a drawing near the edge
-flipped between "as drawn" and "moved" from one stroke to the next, and its photo jumped.
 
 A model folder may hold the framer beside its generator (framer.safetensors, trained with
 `python -m train.framer`); the Translator uses it when it is there.
@@ -37,8 +34,6 @@ EYE_HEIGHT = 0.50
 # factor in SIZE_SPREAD, the eye midpoint moved up to SHIFT_SPREAD of the side on each axis.
 SIZE_SPREAD = (math.exp(-0.25), math.exp(0.2))
 SHIFT_SPREAD = 0.06
-SIZE_RAMP = 0.3  # log eye distance beyond the spread over which the move grows to the whole move
-SHIFT_RAMP = 0.08  # of the side: the same for the eyes' position
 SCALE_LIMITS = (0.4, 3.0)  # beyond these the eyes found are not to be trusted
 MIN_INK = 0.002  # share of dark pixels below which there is no face yet (a blank or a first stroke)
 INPUT_SIZE = 128
@@ -48,14 +43,10 @@ FADE = 9  # pixels over which a moved-back photo fades into the paper
 @dataclass(frozen=True)
 class Frame:
     """Scale the drawing by `scale` about its eye midpoint (`centre`, pixels) and put that point at
-    `target` (pixels; None: the trained framing, EYE_HEIGHT of the side, in the middle)."""
+    the trained framing."""
 
     scale: float
     centre: tuple[float, float]
-    target: tuple[float, float] | None = None
-
-    def target_in(self, size: int) -> tuple[float, float]:
-        return self.target if self.target is not None else (0.5 * size, EYE_HEIGHT * size)
 
 
 class Framer(nn.Module):
@@ -113,18 +104,11 @@ def frame_for(eyes: torch.Tensor, sketch: torch.Tensor) -> Frame | None:
     shift = max(abs(centre[0] - 0.5 * size), abs(centre[1] - EYE_HEIGHT * size)) / size
     if not SCALE_LIMITS[0] <= scale <= SCALE_LIMITS[1]:
         return None
-    drawn = math.log(1 / scale)  # the drawn eye distance against the trained one, in log units
-    size_out = max(0.0, math.log(SIZE_SPREAD[0]) - drawn, drawn - math.log(SIZE_SPREAD[1]))
-    move = min(1.0, max(size_out / SIZE_RAMP, (shift - SHIFT_SPREAD) / SHIFT_RAMP))
-    if move <= 0:
+    if SIZE_SPREAD[0] <= 1 / scale <= SIZE_SPREAD[1] and shift <= SHIFT_SPREAD:
         return None
     if torch.count_nonzero(sketch[0] < 0) < MIN_INK * sketch[0].numel():
         return None
-    if move == 1:
-        return Frame(scale, centre)
-    trained = (0.5 * size, EYE_HEIGHT * size)
-    target = tuple(c + move * (t - c) for c, t in zip(centre, trained, strict=True))
-    return Frame(scale**move, centre, target)
+    return Frame(scale, centre)
 
 
 def place(
@@ -166,8 +150,10 @@ def place(
 
 
 def frame(sketch: torch.Tensor, framing: Frame, fill: torch.Tensor) -> torch.Tensor:
-    """The sketch (C, S, S) with its face moved towards the trained framing, as `framing` says."""
-    return place(sketch, framing.scale, framing.centre, framing.target_in(sketch.shape[-1]), fill)
+    """The sketch (C, S, S) with its face moved to the trained framing."""
+    size = sketch.shape[-1]
+    target = (0.5 * size, EYE_HEIGHT * size)
+    return place(sketch, framing.scale, framing.centre, target, fill)
 
 
 def unframe(photo: Image.Image, framing: Frame) -> Image.Image:
@@ -177,9 +163,8 @@ def unframe(photo: Image.Image, framing: Frame) -> Image.Image:
     Done on the 8-bit photo with PIL, which takes a tenth of the time of torch's small operations."""
     size = photo.width
     side = max(1, round(size / framing.scale))
-    target_x, target_y = framing.target_in(size)
-    left = round(framing.centre[0] - target_x * side / size)
-    top = round(framing.centre[1] - target_y * side / size)
+    left = round(framing.centre[0] - 0.5 * side)
+    top = round(framing.centre[1] - EYE_HEIGHT * side)
     inset = FADE // 2
     fade = Image.new("L", (side, side), 0)
     ImageDraw.Draw(fade).rectangle((inset, inset, side - 1 - inset, side - 1 - inset), fill=255)
