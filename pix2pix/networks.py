@@ -222,6 +222,12 @@ class UNetGenerator(
         return wide
 
     @property
+    def photo2sketch(self) -> bool:
+        """Whether it turns photos into sketches (3 channels in, 1 out, as `python -m train
+        --direction photo2sketch` builds it) rather than sketches into photos."""
+        return self.in_channels == 3 and self.out_channels == 1
+
+    @property
     def image_size(self) -> int:
         """The resolution the generator was built for (it runs on any multiple of 2**num_downs)."""
         return 2**self.num_downs

@@ -15,6 +15,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 import app
+import serving
 from app import EXAMPLES, Models, build_demo, describe, parse_args, read_canvas
 from pix2pix import Translator, UNetGenerator
 from pix2pix.hints import PALETTE
@@ -245,7 +246,7 @@ def test_any_model_may_be_typed_in_only_when_allowed(model_dir, tmp_path, fake_h
 
 
 def test_a_hub_repo_is_checked_before_download(model_dir, monkeypatch, fake_hub):
-    monkeypatch.setattr(app, "MAX_HUB_MODEL_BYTES", 1000)
+    monkeypatch.setattr(serving, "MAX_HUB_MODEL_BYTES", 1000)
     models = Models(str(model_dir), allow_any=True)
     fake_hub.sizes = {"config.json": 100, "README.md": 10**9}
     with pytest.raises(ValueError, match=r"has no model\.safetensors"):
@@ -330,16 +331,17 @@ def test_photos_come_inline_and_leave_no_file(app_demo, client):
 
 def test_oversized_requests_are_refused_unread(app_url):
     with httpx.Client(base_url=app_url, timeout=60) as http:
-        sketch = "data:image/png;base64," + "A" * app.MAX_BODY_BYTES
+        sketch = "data:image/png;base64," + "A" * serving.MAX_BODY_BYTES
         answer = http.post("gradio_api/call/translate", json={"data": [sketch, "", False, 0]})
         assert answer.status_code == 413 and "send a big image as a file" in answer.text
         chunked = http.post(
-            "gradio_api/call/translate", content=iter([b'{"data": ["', b"A" * app.MAX_BODY_BYTES])
+            "gradio_api/call/translate",
+            content=iter([b'{"data": ["', b"A" * serving.MAX_BODY_BYTES]),
         )
         assert chunked.status_code != 200
         upload = http.post(
             "gradio_api/upload",
-            files={"files": ("big.png", b"\0" * (app.MAX_UPLOAD_BYTES + 1), "image/png")},
+            files={"files": ("big.png", b"\0" * (serving.MAX_UPLOAD_BYTES + 1), "image/png")},
         )
         assert upload.status_code == 413
         small = http.post(
@@ -351,7 +353,7 @@ def test_oversized_requests_are_refused_unread(app_url):
 
 def test_sessions_kept_in_memory_are_bounded(model_dir, serve, monkeypatch):
     """Every plain API call is a session of its own; Gradio keeps only the last SESSIONS."""
-    monkeypatch.setattr(app, "SESSIONS", 5)
+    monkeypatch.setattr(serving, "SESSIONS", 5)
     demo = build_demo(Models(str(model_dir)))
     url = serve(demo)
     for _ in range(12):

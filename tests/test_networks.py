@@ -147,3 +147,9 @@ def test_resize_generator_round_trips_and_refuses_unknown_upsampling(tmp_path):
     )
     with pytest.raises(ValueError, match="upsample"):
         UNetGenerator(ngf=4, upsample="bilinear")
+
+
+def test_a_generator_says_which_way_it_translates():
+    assert not UNetGenerator(ngf=4, num_downs=5).photo2sketch  # 1 -> 3: sketch to photo
+    assert not UNetGenerator(5, 3, ngf=4, num_downs=5).photo2sketch  # with colour hints
+    assert UNetGenerator(3, 1, ngf=4, num_downs=5).photo2sketch
