@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 
 # Before torch loads: OpenMP threads that spin while waiting for a sibling the OS has descheduled
-# (the CPU is shared with Gradio, the browser, other tenants) turn a 20 ms forward pass into a second.
+# (the CPU is shared with Gradio, the browser, other tenants) turn milliseconds into a second.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
@@ -55,10 +55,9 @@ MAX_BATCH = 8  # requests translated in one forward pass on a GPU
 QUEUE_SIZE = (
     64  # requests waiting at most; one more is told the app is busy rather than kept waiting
 )
-# Pictures a second the canvas sends at most while the pen moves (--live-fps; 0: only at release).
-# The server's part of a photo is ~7 ms on the project's 2-core CPU (the bundled model on
-# onnxruntime; ~15 ms on torch) and the page shows it ~35 ms after the picture: 15 a second follows
-# the pen closely and leaves most of the CPU to other visitors.
+# Pictures a second the canvas sends at most while the pen moves (--live-fps; 0: only at release):
+# enough to follow the pen closely while leaving most of a small CPU to other visitors (the
+# measurements behind the number are in benchmarks/live.md).
 LIVE_FPS = 15
 PHOTO_QUALITY = 95  # the JPEG quality of the photos sent (photo_data_url)
 API_DESCRIPTION = (
@@ -149,9 +148,9 @@ def as_data_url(image: Image.Image) -> str:
 def photo_data_url(photo: Image.Image) -> str:
     """The photo as a JPEG data URL: quality 95, colour at full resolution (no chroma subsampling).
 
-    A photo is sent up to 15 times a second per visitor while the pen moves. For the bundled
-    model's 256x256 photos this takes 0.2 ms and ~27 kB of data URL, where the fastest PNG took
-    2.7 ms and ~82 kB; the pixels differ from the PNG's by less than one level of 255 on average.
+    A photo is sent up to LIVE_FPS times a second per visitor while the pen moves: JPEG is about a
+    tenth of the fastest PNG's time and a third of its size, the pixels within about one level of
+    255 of it on average (benchmarks/live.md has the measurement).
     """
     buffer = io.BytesIO()
     photo.save(buffer, format="JPEG", quality=PHOTO_QUALITY, subsampling=0)

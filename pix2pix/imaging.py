@@ -67,7 +67,7 @@ def to_sketch_tensor(
 
     The aspect ratio is kept: the long side is resized to `size` and the short side is padded with
     white, centred. Growing is bicubic; shrinking averages whole blocks first (Image.reduce: the
-    canvas's 512 pixels to 256 is a 2x2 mean, 20 times faster than LANCZOS, the photo within 1-3 of
+    canvas's 512 pixels to 256 is a 2x2 mean, much faster than LANCZOS, the photo within 1-3 of
     255 levels of it) and LANCZOS does what a whole factor leaves. The Placement says where the
     content went, so that `to_photo` can crop the padding away again. channels=1 is grey, 3 is RGB,
     5 the input of a hint model: a colour drawing split into its grey lines and its colour hints
@@ -92,7 +92,7 @@ def to_sketch_tensor(
     pixels = np.asarray(square, dtype=np.float32) / 127.5 - 1.0
     if channels == 1 + HINT_CHANNELS and not mask.any():
         # No hint (most drawings): the hint planes are zeros, as stack_input makes them; written
-        # straight into one array, since torch's small operations on them cost 0.3 ms here.
+        # straight into one array: torch's small operations on them cost more than the rest.
         planes = np.zeros((1, channels, size, size), np.float32)
         planes[0, 0] = pixels
         return torch.from_numpy(planes), placement
@@ -163,8 +163,8 @@ def to_photo(output: torch.Tensor, placement: Placement) -> Image.Image:
     right, bottom = placement.box[2:]
     if min(placement.left, placement.top) < 0 or right > width or bottom > height:
         raise ValueError(f"{placement} does not fit in a {width}x{height} output.")
-    # In numpy: a few small torch operations cost more in waking torch's threads than in work
-    # (1.1 ms against 0.3 ms for a 256x256 photo); np.rint rounds halves to even as torch does.
+    # In numpy: a few small torch operations cost more in waking torch's threads than in work;
+    # np.rint rounds halves to even as torch does.
     values = output.detach().float().cpu().numpy()
     pixels = np.rint((np.clip(values, -1, 1) + 1) * 127.5).astype(np.uint8)
     pixels = pixels[0] if pixels.shape[0] == 1 else np.ascontiguousarray(pixels.transpose(1, 2, 0))
@@ -224,7 +224,7 @@ def _open(source: Path | BinaryIO, name: str, in_memory: bool = False) -> Image.
     """Decode a file, checking the size its header declares before decoding a single pixel.
 
     in_memory: `source` is bytes we wrapped, with no file to close, so the decoded frame need not
-    be copied away from it (about 0.5 ms for the canvas's 512x512 picture).
+    be copied away from it.
     """
     try:
         image = Image.open(source)  # lazy: reads the header only
@@ -337,5 +337,5 @@ def _flatten(image: Image.Image) -> Image.Image:
 
 def _opaque(image: Image.Image) -> bool:
     """An RGBA or LA image whose alpha is 255 everywhere, as a browser canvas's PNG is: laying it
-    on paper changes nothing, and skipping that saves ~2 ms on a 512x512 canvas picture."""
+    on paper changes nothing, and skipping it saves a whole-image composite per picture."""
     return image.mode in ("RGBA", "LA") and image.getchannel("A").getextrema()[0] == 255

@@ -124,8 +124,8 @@ class Translator:
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         generator = load_generator(model_or_path)
         self.framer = load_framer(model_or_path) if framing else None
-        # The framer is tiny: one onnxruntime thread finds the eyes in 0.2 ms, where torch's
-        # threads spend more waking up than working (1.7 ms on two).
+        # The framer is tiny: one onnxruntime thread finds the eyes faster than torch's threads
+        # wake up (benchmarks/live.md).
         self.framer_session = (
             onnx_session(self.framer, threads=1)
             if self.framer is not None and runtime == "onnxruntime"
