@@ -17,9 +17,13 @@ def test_round_trip_gives_identical_photos(tmp_path):
     assert {p.name for p in tmp_path.iterdir()} >= {"config.json", "model.safetensors", "README.md"}
     assert json.loads((tmp_path / "config.json").read_text())["ngf"] == 4
     loaded = UNetGenerator.from_pretrained(tmp_path).eval()
+    saved, back = generator.state_dict(), loaded.state_dict()
+    assert saved.keys() == back.keys() and all(torch.equal(saved[k], back[k]) for k in saved)
     sketch = torch.rand(2, 1, 64, 64)
     with torch.no_grad():
-        assert torch.equal(generator(sketch), loaded(sketch))
+        # The same weights; oneDNN may pick another kernel (another summation order) on a busy
+        # machine, which moves a value by ~1e-5, far below one level of 255.
+        assert torch.allclose(generator(sketch), loaded(sketch), atol=1e-4, rtol=0)
 
 
 def test_saved_files_are_readable_by_other_users(tmp_path):
