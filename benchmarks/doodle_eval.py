@@ -31,7 +31,7 @@ all of them there, the mesh compared with itself). What the project measured: re
 (LFW) / 0.88 (CUHK test) detector mean with 40/40 two-eyed Haar faces; bare line doodles 0.60 and
 3/36 Haar; the first bundled model (CUHK sketches) from doodles 0.16, 23/36 placed, 28/36 Haar.
 
-    python benchmarks/doodle_eval.py --model checkpoints/faces --state runs/x/state.pt \\
+    python benchmarks/doodle_eval.py --model checkpoints/faces --run runs/x \\
         --bare --real --grid eval/doodle_grid.png
 
 Needs the optional extra `pip install .[faces]` (mediapipe, with OpenCV): it is imported here only.
@@ -56,9 +56,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.eval_doodles import eval_doodles  # noqa: E402
-from pix2pix.networks import UNetGenerator  # noqa: E402
 from pix2pix.translate import Translator  # noqa: E402
 from train.data import place_on_paper  # noqa: E402
+from train.state import generator_of_run  # noqa: E402
 
 SIZE = 256  # the frame everything is judged in: the model's, the val pairs', the doodles shrunk
 PLACED_NME = 0.25
@@ -200,17 +200,6 @@ def spread(images: list[Image.Image]) -> float:
     return float(np.mean([np.abs(a - b).mean() for a, b in itertools.combinations(pixels, 2)]))
 
 
-def generator_of_state(path: Path) -> UNetGenerator:
-    """The generator inside a training state.pt, its shape read off its first convolution."""
-    weights = torch.load(path, map_location="cpu", weights_only=True)["generator"]
-    first = weights["model.model.0.weight"]
-    generator = UNetGenerator(
-        in_channels=first.shape[1], out_channels=3, ngf=first.shape[0], num_downs=8
-    )
-    generator.load_state_dict(weights)
-    return generator
-
-
 def translate(translator: Translator, doodles: list[Image.Image]) -> list[Image.Image]:
     """Photos the way the app makes them (Translator.translate, with the model folder's framer
     when it has one), in fp32 on the CPU."""
@@ -275,7 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", action="append", default=[], help="a model folder (repeatable)")
     parser.add_argument(
-        "--state", action="append", default=[], help="a training state.pt (repeatable)"
+        "--run",
+        action="append",
+        default=[],
+        help="a training run folder: its last saved state, as its args.json builds it (repeatable)",
     )
     parser.add_argument("--bare", action="store_true", help="also judge the doodles themselves")
     parser.add_argument("--real", action="store_true", help="also judge the true val photos")
@@ -307,9 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     judges = Judges()
     options = dict(device="cpu", dtype=torch.float32, framing=not args.no_framing)
     models = {name: Translator(name, **options) for name in args.model}
-    models.update(
-        {name: Translator(generator_of_state(Path(name)), **options) for name in args.state}
-    )
+    models.update({name: Translator(generator_of_run(Path(name)), **options) for name in args.run})
     for name, translator in models.items():
         if translator.size != SIZE:
             raise SystemExit(f"{name} makes {translator.size} px photos; this needs {SIZE}.")

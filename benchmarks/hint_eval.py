@@ -1,6 +1,6 @@
 """Colour hints, measured: do a hint model's photos take the colours its hints ask for?
 
-    python benchmarks/hint_eval.py --model DIR_OR_REPO | --state RUN/state.pt
+    python benchmarks/hint_eval.py --model DIR_OR_REPO | --run RUN
         [--data ROOT ...] [--limit N] [--seed 0] [--baseline checkpoints/faces] [--out DIR]
 
 On the held-out pairs of each data set (its val/ split, else test/), hints are sampled from the
@@ -42,6 +42,7 @@ from train.data import Pair, find_pairs, has_split  # noqa: E402
 from train.evaluate import LABELS, score, sketch_of  # noqa: E402
 from train.hints import sample_hints  # noqa: E402
 from train.metrics import ciede2000, srgb_to_lab  # noqa: E402
+from train.state import generator_of_run  # noqa: E402
 
 DEFAULT_DATA = [ROOT.parent / "data" / "lfw_pairs", ROOT.parent / "shared/data/cufs/cuhk_student"]
 DOODLES = [ROOT / "examples" / "doodle.png", ROOT / "examples" / "bob.png"]
@@ -74,16 +75,10 @@ SATURATION_GAIN = 0.15
 SKIN_DIFFERENCE = 10.0
 
 
-def load_model(model: str | None, state: str | None) -> UNetGenerator:
-    """A model folder or Hub repo id (None: the bundled one), or the generator of a training
-    state.pt, whose architecture is read off its first convolution (unet_256, 3 channels out)."""
-    if state is None:
-        return load_generator(model)
-    weights = torch.load(state, map_location="cpu", weights_only=True)["generator"]
-    first = weights["model.model.0.weight"]
-    generator = UNetGenerator(first.shape[1], out_channels=3, ngf=first.shape[0], num_downs=8)
-    generator.load_state_dict(weights)
-    return generator.eval()
+def load_model(model: str | None, run: str | None) -> UNetGenerator:
+    """A model folder or Hub repo id (None: the bundled one), or a training run's generator (its
+    last saved state, as its args.json builds it)."""
+    return load_generator(model) if run is None else generator_of_run(Path(run))
 
 
 def held_out(root: Path) -> tuple[str, list[Pair]]:
@@ -265,7 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--model", help="a hint model: folder or Hub repo id (default: bundled)")
-    source.add_argument("--state", help="a training run's state.pt (its generator is evaluated)")
+    source.add_argument(
+        "--run", help="a training run folder (its last saved generator is evaluated)"
+    )
     parser.add_argument(
         "--data",
         nargs="+",
@@ -287,14 +284,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     torch.manual_seed(0)
-    translator = Translator(load_model(args.model, args.state), device="cpu", dtype=torch.float32)
+    translator = Translator(load_model(args.model, args.run), device="cpu", dtype=torch.float32)
     if not translator.hints:
         print(
             f"error: the model takes {translator.in_channels} channels, not hints", file=sys.stderr
         )
         return 2
     baseline = args.baseline and Translator(args.baseline, device="cpu", dtype=torch.float32)
-    report = {"model": args.state or args.model or "bundled", "seed": args.seed, "data": {}}
+    report = {"model": args.run or args.model or "bundled", "seed": args.seed, "data": {}}
     for root in args.data:
         split, pairs = held_out(root)
         result, sketches, true_photos = evaluate_hints(translator, pairs[: args.limit], args.seed)

@@ -8,10 +8,12 @@ import pytest
 import torch
 from PIL import Image
 
-from benchmarks.doodle_eval import generator_of_state, nme, spread, translate
+from benchmarks.doodle_eval import nme, spread, translate
 from benchmarks.eval_doodles import COUNT, OPTIONS, draw_eval_doodle, eval_doodles, styles
 from pix2pix import Translator
 from tests.conftest import small_generator
+from train.config import TrainConfig
+from train.state import generator_of_run
 
 
 @pytest.fixture(scope="module")
@@ -90,14 +92,18 @@ def test_spread_is_the_mean_l1_between_different_pictures():
     assert spread([white, white, black]) == pytest.approx(2 / 3)
 
 
-def test_a_hint_model_in_a_state_file_answers_with_no_hints(tmp_path, doodles):
+def test_a_hint_model_in_a_run_folder_answers_with_no_hints(tmp_path, doodles):
     """A 1-channel model widened to 5 with zero weights makes the same photos, which it does only
-    when the hint channels are fed as zeros; and the state.pt's shape is read off its weights."""
+    when the hint channels are fed as zeros; a run's generator is built as its args.json says, and
+    its weight average is what is looked at when the run keeps one."""
     narrow = small_generator(ngf=8)
     wide = narrow.widened(5)
-    torch.save({"generator": wide.state_dict(), "step": 1}, tmp_path / "state.pt")
-    loaded = generator_of_state(tmp_path / "state.pt")
+    TrainConfig(ngf=8, hints=True, ema=0.9).save(tmp_path / "args.json")
+    noise = {k: v + 1 for k, v in wide.state_dict().items()}  # the last step's own weights
+    torch.save({"generator": noise, "ema": wide.state_dict(), "step": 1}, tmp_path / "state.pt")
+    loaded = generator_of_run(tmp_path)
     assert (loaded.in_channels, loaded.ngf) == (5, 8)
+    assert all(torch.equal(v, wide.state_dict()[k]) for k, v in loaded.state_dict().items())
 
     sketches = [d.image.resize((256, 256), Image.Resampling.LANCZOS) for d in doodles[:2]]
     photos = translate(Translator(loaded, device="cpu", dtype=torch.float32), sketches)

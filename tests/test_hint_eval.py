@@ -19,6 +19,7 @@ from benchmarks.hint_eval import (
 )
 from pix2pix.hints import PALETTE, split_drawing
 from tests.conftest import face_sketch, small_generator
+from train.config import TrainConfig
 
 
 def test_colour_errors_on_the_hints_and_the_ring_around_them():
@@ -85,10 +86,11 @@ def test_pen_drawings_are_one_colour_image_whose_hints_are_the_palette_colours()
             assert (colours[mask] == PALETTE[pen[0]]).all(), name
 
 
-def test_state_file_loads_the_generator_of_a_training_run(tmp_path):
+def test_a_run_folder_loads_the_generator_of_a_training_run(tmp_path):
     generator = small_generator(ngf=4, in_channels=5)
+    TrainConfig(ngf=4, hints=True).save(tmp_path / "args.json")
     torch.save({"generator": generator.state_dict(), "step": 3}, tmp_path / "state.pt")
-    loaded = load_model(None, str(tmp_path / "state.pt"))
+    loaded = load_model(None, str(tmp_path))
     assert (loaded.in_channels, loaded.ngf) == (5, 4)
     x = torch.rand(1, 5, 256, 256)
     with torch.no_grad():

@@ -93,9 +93,28 @@ def linear_decay(config: TrainConfig):
     return lambda epoch: 1.0 - max(0, epoch + 1 - config.epochs) / float(config.epochs_decay + 1)
 
 
-def build_models(config: TrainConfig, device: torch.device) -> TrainingModels:
+def channels(config: TrainConfig) -> tuple[int, int]:
+    """(in, out) channels of the generator a run trains."""
     in_ch, out_ch = (1, 3) if config.direction == "sketch2photo" else (3, 1)
-    in_ch += HINT_CHANNELS if config.hints else 0
+    return in_ch + (HINT_CHANNELS if config.hints else 0), out_ch
+
+
+def new_generator(config: TrainConfig) -> UNetGenerator:
+    """The generator `config` describes, before any weights are given to it."""
+    in_ch, out_ch = channels(config)
+    return UNetGenerator(
+        in_ch,
+        out_ch,
+        config.ngf,
+        config.num_downs,
+        config.norm,
+        upsample=config.upsample,
+        trunk_blocks=config.trunk_blocks,
+    )
+
+
+def build_models(config: TrainConfig, device: torch.device) -> TrainingModels:
+    in_ch, out_ch = channels(config)
     if config.init_from:
         generator = UNetGenerator.from_pretrained(config.init_from)
         if config.hints and generator.in_channels == 1 and config.direction == "sketch2photo":
@@ -111,17 +130,7 @@ def build_models(config: TrainConfig, device: torch.device) -> TrainingModels:
                 f"{generator.image_size}; pass --image-size {generator.image_size}."
             )
     else:
-        generator = init_weights(
-            UNetGenerator(
-                in_ch,
-                out_ch,
-                config.ngf,
-                config.num_downs,
-                config.norm,
-                upsample=config.upsample,
-                trunk_blocks=config.trunk_blocks,
-            )
-        )
+        generator = init_weights(new_generator(config))
     pair_channels = in_ch + out_ch
     if config.n_layers_d == 0:
         discriminator = PixelDiscriminator(pair_channels, config.ndf, config.norm)
