@@ -157,6 +157,46 @@ def photo_data_url(photo: Image.Image) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+def translate_requests(
+    models: Models, sketch: list, model: list, variation: list, seed: list
+) -> list[str | None]:
+    """Sketch -> photo (a JPEG data URL) for each request of a batch (one value per request in
+    each list). Requests that share a model and seed share a forward pass. A blank canvas ("")
+    gets no photo (None). A sketch that cannot be read, or a model that is not there, gets None in
+    a batch with good requests (Gradio can only fail a batch as a whole, neighbours included); when
+    no request got a photo, the first problem is a ValueError."""
+    photos, problems = [None] * len(sketch), []
+    groups = defaultdict(list)
+    requests = zip(sketch, model, variation, seed, strict=True)
+    for i, (value, name, noisy, number) in enumerate(requests):
+        if not value:
+            continue
+        try:
+            translator = models.get(name or "")
+            picture = load_image(read_canvas(value))
+        except ValueError as err:
+            problems.append(str(err))
+            continue
+        groups[(translator, int(number) if noisy else None)].append((i, picture))
+    for (translator, noise), items in groups.items():
+        results = translator.translate_batch([picture for _, picture in items], seed=noise)
+        for (i, _), result in zip(items, results, strict=True):
+            photos[i] = photo_data_url(result)
+    if problems and all(p is None for p in photos):
+        raise ValueError(problems[0])
+    return photos
+
+
+def canvas_picture(models: Models, path: str, name: str) -> str:
+    """An uploaded sketch (or photo of one) -> the canvas's PNG data URL, fitted into its square
+    on white. For a sketch model it is made grey with its levels stretched, so that paper
+    photographed in a dim room turns white again. A file or model that is not right: ValueError."""
+    picture = load_image(path)
+    if not models.get(name or "").generator.photo2sketch:
+        picture = ImageOps.autocontrast(picture.convert("L"), cutoff=1)
+    return as_data_url(ImageOps.pad(picture, (CANVAS_SIZE, CANVAS_SIZE), color="white"))
+
+
 def build_demo(
     models: Models,
     max_batch: int | None = None,
@@ -176,34 +216,12 @@ def build_demo(
         max_batch = MAX_BATCH if models.default.device.type == "cuda" else 1
 
     def translate(sketch: list, model: list, variation: list, seed: list) -> list:
-        """Sketch -> photo (a JPEG data URL) for a batch of requests (batch=True: each argument lists
-        one value per request; API clients send one sketch and get one photo).
-
-        Requests that share a model and seed share a forward pass. A blank canvas ("") gets no
-        photo. A sketch that cannot be read, or a model that is not there, is an error for its
-        request; in a batch with good ones it just gets no photo (Gradio can only fail a batch as
-        a whole, neighbours included).
-        """
-        photos, problems = [None] * len(sketch), []
-        groups = defaultdict(list)
-        requests = zip(sketch, model, variation, seed, strict=True)
-        for i, (value, name, noisy, number) in enumerate(requests):
-            if not value:
-                continue
-            try:
-                translator = models.get(name or "")
-                picture = load_image(read_canvas(value))
-            except ValueError as err:
-                problems.append(str(err))
-                continue
-            groups[(translator, int(number) if noisy else None)].append((i, picture))
-        for (translator, noise), items in groups.items():
-            results = translator.translate_batch([picture for _, picture in items], seed=noise)
-            for (i, _), result in zip(items, results, strict=True):
-                photos[i] = photo_data_url(result)
-        if problems and all(p is None for p in photos):
-            raise gr.Error(problems[0])
-        return [photos]
+        """translate_requests for Gradio's batch (batch=True: each argument lists one value per
+        request; API clients send one sketch and get one photo)."""
+        try:
+            return [translate_requests(models, sketch, model, variation, seed)]
+        except ValueError as err:
+            raise gr.Error(str(err)) from None
 
     if spaces is not None:
         translate = spaces.GPU(translate)
@@ -220,21 +238,12 @@ def build_demo(
         return info, photo, gr.HTML(elem_classes=hint_classes(translator))
 
     def load_picture(path: str, name: str) -> str:
-        """An uploaded sketch (or photo of one) -> the canvas: fitted into the square on white.
-
-        For a sketch model it is made grey with its levels stretched, so that paper photographed
-        in a dim room turns white again.
-        """
         if not path:
             return gr.skip()
         try:
-            picture = load_image(path)
-            sketch_model = not models.get(name or "").generator.photo2sketch
+            return canvas_picture(models, path, name)
         except ValueError as err:  # name the file as the visitor knows it, not by its server path
             raise gr.Error(str(err).replace(path, Path(path).name)) from None
-        if sketch_model:
-            picture = ImageOps.autocontrast(picture.convert("L"), cutoff=1)
-        return as_data_url(ImageOps.pad(picture, (CANVAS_SIZE, CANVAS_SIZE), color="white"))
 
     def load_example(name: str, event: gr.SelectData) -> str:
         return load_picture(str(EXAMPLES[event.index]), name)
