@@ -1,4 +1,5 @@
-"""Training settings as plain data. The defaults are the official pix2pix defaults unless noted."""
+"""Training settings as plain data: each field's default (the official pix2pix defaults unless the
+help says "ours") and its help text, from which `python -m train` makes its command line."""
 
 from __future__ import annotations
 
@@ -6,58 +7,245 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from pix2pix.losses import GAN_MODES
+from pix2pix.networks import NORMS, UPSAMPLES
+from train.data import DIRECTIONS, LAYOUTS
+
+GROUPS = ("data", "model", "optimisation", "run")  # the sections of `python -m train --help`
+
+
+def option(default, help: str, group: str, metavar: str | None = None, choices=None):
+    """A setting: its default, and what `python -m train --help` says of it (the command line is
+    made from these, so each setting is described once, here)."""
+    metadata = {"help": help, "group": group, "metavar": metavar, "choices": choices}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
 
 @dataclass
 class TrainConfig:
-    data: list[str] = field(default_factory=list)  # folders (or CSV manifests) of pairs
-    repeat: list[int] | None = None  # ours: how often each data source is listed per epoch
-    out: str = ""  # the run folder
-    layout: str = "auto"
-    direction: str = "sketch2photo"
-    strict: bool = False
-    photos: str | None = (
-        None  # extra bare photos mixed in; their sketches are drawn (ours, not official)
+    data: list[str] = option(
+        [],
+        (
+            "folders (or CSV manifests) of training pairs, mixed; the first one's test (or val) "
+            "split is scored at the end (without one, --holdout pairs of it are held out)"
+        ),
+        group="data",
+        metavar="PATH",
     )
-    doodle_prob: float = (
-        0.0  # share of examples whose sketch is a doodle drawn from the photo (ours)
+    repeat: list[int] | None = option(
+        None,
+        (
+            "ours: list each --data path N times per epoch, one N per path, to weight a small set "
+            "against a large one (default: 1 each)"
+        ),
+        group="data",
+        metavar="N",
     )
-    place_prob: float = (
-        0.0  # ours: share of pairs shrunk and moved on white paper (small/off-centre faces)
+    out: str = option(
+        "",
+        (
+            "new run folder: args.json, state.pt, losses.csv, samples/, model/ (an existing run "
+            "folder is refused: continue it with --resume, or replace it with --overwrite)"
+        ),
+        group="run",
     )
-    hints: bool = False  # ours: the generator also takes colour hints (1 + 4 input channels)
-    image_size: int = 256
-    ngf: int = 64
-    ndf: int = 64
-    n_layers_d: int = 3  # 3: the 70x70 PatchGAN; 0: the 1x1 pixel discriminator
-    d_scales: int = 1  # ours: PatchGANs at this many image sizes (pix2pixHD uses 2-3); 1: the paper
-    norm: str = "batch"
-    upsample: str = "transpose"  # ours: "resize" for resize-convolutions in the decoder
-    trunk_blocks: int = 0  # ours: inverted residual blocks at a quarter of the image size
-    init_from: str | None = None
-    epochs: int = 100
-    epochs_decay: int = 100
-    batch_size: int = 1
-    lr: float = 2e-4
-    beta1: float = 0.5
-    gan_mode: str = "vanilla"
-    lambda_l1: float = 100.0
-    lambda_fm: float = 0.0  # ours: pix2pixHD's discriminator feature matching (they use 10); 0: off
-    diffaugment: bool = False  # ours: DiffAugment on every pair the discriminator judges
-    ema: float = (
-        0.0  # ours: decay of a moving average of the generator's weights, saved as the model
+    layout: str = option(
+        "auto",
+        (
+            "how pairs are stored; auto tries faces, cuhk, folders, aligned, csv (photos must be "
+            "asked for)"
+        ),
+        group="data",
+        choices=LAYOUTS,
     )
-    seed: int = 0
-    device: str | None = None
-    amp: bool = False
-    workers: int = 2
-    max_steps: int = 0  # ours: stop (and save the model) after this step; 0: no limit
-    max_minutes: float = 0.0  # ours: stop (and save the model) after this much training; 0: none
-    holdout: int | None = None  # ours: pairs held out when there is no test split; None: auto
-    eval_pairs: int = 100  # ours: at most this many pairs are scored at the end of the run
-    save_every: int = 500  # steps between resumable states (also saved at each epoch's end)
-    sample_every: int = 200  # steps between sample grids
-    log_every: int = 100  # ours: steps between progress lines when the output is not a terminal
-    push_to_hub: str | None = None
+    direction: str = option(
+        "sketch2photo", "what is translated into what", group="data", choices=DIRECTIONS
+    )
+    strict: bool = option(
+        False,
+        (
+            "stop before training if any file is unreadable, a pair mismatched, or a sketch or "
+            "photo has no partner (default: skip them and name them)"
+        ),
+        group="data",
+    )
+    photos: str | None = option(
+        None,
+        "ours: extra folder of bare photos mixed in; sketches are drawn from them",
+        group="data",
+    )
+    doodle_prob: float = option(
+        0.0,
+        "ours: share of examples whose sketch is replaced by a doodle drawn from the photo",
+        group="data",
+    )
+    place_prob: float = option(
+        0.0,
+        (
+            "ours: share of pairs shrunk to 50-100%% and moved to a random spot on white paper, so "
+            "that faces drawn small or off-centre are met in training (0, the default: the paper's "
+            "crop only)"
+        ),
+        group="data",
+    )
+    hints: bool = option(
+        False,
+        (
+            "ours: the generator also takes colour hints (sketch + RGB + mask = 5 channels), "
+            "sampled from the photo in training; a 1-channel --init-from model is widened"
+        ),
+        group="model",
+    )
+    image_size: int = option(
+        256, "training resolution (power of two); the U-Net depth is log2 of it", group="model"
+    )
+    ngf: int = option(64, "generator filters in the first layer", group="model")
+    ndf: int = option(64, "discriminator filters in the first layer", group="model")
+    n_layers_d: int = option(
+        3,
+        "discriminator depth: 3 is the 70x70 PatchGAN, 0 the 1x1 pixel discriminator",
+        group="model",
+    )
+    d_scales: int = option(
+        1,
+        (
+            "ours: the PatchGAN at this many image sizes, each half the last (pix2pixHD's multi-"
+            "scale discriminator; 2-3 see the whole face); 1, the default, is the paper's"
+        ),
+        group="model",
+    )
+    norm: str = option("batch", "normalisation layers", group="model", choices=NORMS)
+    upsample: str = option(
+        "transpose",
+        (
+            "the decoder's upsampling: transpose, the paper's transposed convolutions (default), or"
+            " resize, nearest-neighbour resize then a 3x3 convolution (no checkerboard)"
+        ),
+        group="model",
+        choices=UPSAMPLES,
+    )
+    trunk_blocks: int = option(
+        0,
+        (
+            "ours: N inverted residual blocks (MobileNetV2) at a quarter of the image size, where "
+            "texture is made; 0, the default, is the paper's U-Net"
+        ),
+        group="model",
+        metavar="N",
+    )
+    init_from: str | None = option(
+        None,
+        "fine-tune this saved generator (its architecture wins over --ngf)",
+        group="model",
+        metavar="DIR_OR_REPO",
+    )
+    epochs: int = option(100, "epochs at the initial learning rate", group="optimisation")
+    epochs_decay: int = option(
+        100, "epochs of linear decay of the learning rate to zero", group="optimisation"
+    )
+    batch_size: int = option(1, "images per step (per process)", group="optimisation")
+    lr: float = option(0.0002, "Adam learning rate", group="optimisation")
+    beta1: float = option(0.5, "Adam beta1", group="optimisation")
+    gan_mode: str = option("vanilla", "adversarial loss", group="optimisation", choices=GAN_MODES)
+    lambda_l1: float = option(100.0, "weight of the L1 loss", group="optimisation")
+    lambda_fm: float = option(
+        0.0,
+        (
+            "ours: weight of pix2pixHD's discriminator feature-matching loss (sharper, steadier GAN"
+            " training; pix2pixHD uses 10); 0, the default, is the paper's loss"
+        ),
+        group="optimisation",
+    )
+    diffaugment: bool = option(
+        False,
+        (
+            "ours: DiffAugment (colour, translation, cutout) on every pair the discriminator "
+            "judges, so that it cannot learn a small data set by heart"
+        ),
+        group="optimisation",
+    )
+    ema: float = option(
+        0.0,
+        (
+            "ours: keep a moving average of the generator's weights with this decay (e.g. 0.999) "
+            "and save it as the model: steadier photos than the last step's weights; 0: off"
+        ),
+        group="optimisation",
+        metavar="DECAY",
+    )
+    seed: int = option(
+        0,
+        "seed of every random choice (weights, data order, augmentation, dropout)",
+        group="optimisation",
+    )
+    device: str | None = option(
+        None, "cpu, cuda or cuda:N (default: cuda if available, else cpu)", group="optimisation"
+    )
+    amp: bool = option(
+        False,
+        "mixed precision: bf16 autocast (fp16 with loss scaling where bf16 is missing)",
+        group="optimisation",
+    )
+    workers: int = option(
+        2, "data loading processes (0: load in the training process)", group="data"
+    )
+    max_steps: int = option(
+        0,
+        "ours: stop after step N and save the model (a short trial of the settings); 0: no limit",
+        group="optimisation",
+        metavar="N",
+    )
+    max_minutes: float = option(
+        0.0,
+        (
+            "ours: stop after M minutes of training and save the model (a rented GPU's time); 0: no"
+            " limit"
+        ),
+        group="optimisation",
+        metavar="M",
+    )
+    holdout: int | None = option(
+        None,
+        (
+            "ours: when the first --data has no test or val split, hold out N of its pairs (drawn "
+            "with --seed, recorded in args.json, never trained on) for the end-of-run scores; 0 "
+            "trains on all and reports no scores (default: a tenth, at most --eval-pairs)"
+        ),
+        group="data",
+        metavar="N",
+    )
+    eval_pairs: int = option(
+        100,
+        (
+            "ours: the end-of-run evaluation scores at most N pairs (a fixed sample of a larger "
+            "test split)"
+        ),
+        group="data",
+        metavar="N",
+    )
+    save_every: int = option(
+        500,
+        "steps between resumable states (also saved every epoch and on Ctrl-C / SIGTERM)",
+        group="run",
+    )
+    sample_every: int = option(200, "steps between sample grids in RUN_DIR/samples", group="run")
+    log_every: int = option(
+        100,
+        "steps between progress lines when the output goes to a file (a terminal gets a bar)",
+        group="run",
+        metavar="N",
+    )
+    push_to_hub: str | None = option(
+        None,
+        (
+            "upload the final model to this Hub repo; the token (HF_TOKEN or `hf auth login`) is "
+            "checked before the first step"
+        ),
+        group="run",
+        metavar="USER/NAME",
+    )
 
     def __post_init__(self):
         if isinstance(self.data, str):  # one path, as older args.json files hold it
@@ -74,10 +262,6 @@ class TrainConfig:
 
     def check(self) -> None:
         """Refuse settings that cannot train, with a sentence (before any data is touched)."""
-        from pix2pix.losses import GAN_MODES
-        from pix2pix.networks import NORMS, UPSAMPLES
-        from train.data import DIRECTIONS, LAYOUTS
-
         for name, allowed in (
             ("norm", NORMS),
             ("gan_mode", GAN_MODES),
