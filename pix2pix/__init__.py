@@ -5,6 +5,7 @@ from pix2pix.networks import (
     NLayerDiscriminator,
     PatchDiscriminator,
     PixelDiscriminator,
+    UNetConfig,
     UNetGenerator,
     init_weights,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "PatchDiscriminator",
     "PixelDiscriminator",
     "Translator",
+    "UNetConfig",
     "UNetGenerator",
     "init_weights",
 ]

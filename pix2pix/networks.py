@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -158,6 +159,21 @@ class UNetBlock(nn.Module):
         return torch.cat([x, self.model(x)], 1)
 
 
+@dataclass(frozen=True)
+class UNetConfig:
+    """A UNetGenerator as plain data: its constructor arguments, what config.json holds. The
+    defaults are the paper's unet_256 for a 1-channel sketch."""
+
+    in_channels: int = 1
+    out_channels: int = 3
+    ngf: int = 64
+    num_downs: int = 8
+    norm: str = "batch"
+    dropout: bool = True
+    upsample: str = "transpose"
+    trunk_blocks: int = 0
+
+
 class UNetGenerator(
     nn.Module,
     PyTorchModelHubMixin,
@@ -195,7 +211,7 @@ class UNetGenerator(
             raise ValueError(f"trunk_blocks cannot be negative (got {trunk_blocks}).")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.ngf, self.num_downs, self.upsample = ngf, num_downs, upsample
-        self.trunk_blocks = trunk_blocks
+        self.norm, self.dropout, self.trunk_blocks = norm, dropout, trunk_blocks
         level = functools.partial(UNetBlock, norm=norm, upsample=upsample)
         block = level(ngf * 8, ngf * 8)
         for _ in range(num_downs - 5):
@@ -207,12 +223,28 @@ class UNetGenerator(
             out_channels, ngf, in_channels=in_channels, submodule=block, outermost=True
         )
 
+    @property
+    def config(self) -> UNetConfig:
+        return UNetConfig(
+            self.in_channels,
+            self.out_channels,
+            self.ngf,
+            self.num_downs,
+            self.norm,
+            self.dropout,
+            self.upsample,
+            self.trunk_blocks,
+        )
+
+    @classmethod
+    def from_config(cls, config: UNetConfig) -> UNetGenerator:
+        return cls(**asdict(config))
+
     def widened(self, in_channels: int) -> UNetGenerator:
         """The same generator taking more input channels, the new ones with zero weights: it
         makes exactly the photos it made before until training teaches it to use them (a
         sketch-only model fine-tuned into a hint model starts from what it knew)."""
-        config = {**self._hub_mixin_config, "in_channels": in_channels}
-        wide = UNetGenerator(**config)
+        wide = UNetGenerator.from_config(replace(self.config, in_channels=in_channels))
         state = self.state_dict()
         first = "model.model.0.weight"
         weight = state[first]

@@ -153,3 +153,21 @@ def test_a_generator_says_which_way_it_translates():
     assert not UNetGenerator(ngf=4, num_downs=5).photo2sketch  # 1 -> 3: sketch to photo
     assert not UNetGenerator(5, 3, ngf=4, num_downs=5).photo2sketch  # with colour hints
     assert UNetGenerator(3, 1, ngf=4, num_downs=5).photo2sketch
+
+
+def test_a_generator_is_built_from_its_config_and_gives_it_back(tmp_path):
+    """UNetConfig is config.json as plain data: what a generator is built from and saves."""
+    import json
+    from dataclasses import asdict
+
+    from pix2pix import UNetConfig
+
+    config = UNetConfig(
+        in_channels=5, ngf=4, num_downs=6, norm="instance", upsample="resize", trunk_blocks=1
+    )
+    generator = UNetGenerator.from_config(config)
+    assert generator.config == config
+    generator.save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text()) == asdict(config)
+    assert UNetGenerator.from_pretrained(tmp_path).config == config
+    assert generator.widened(7).config == UNetConfig(**{**asdict(config), "in_channels": 7})

@@ -7,8 +7,9 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from pix2pix.hints import HINT_CHANNELS
 from pix2pix.losses import GAN_MODES
-from pix2pix.networks import NORMS, UPSAMPLES
+from pix2pix.networks import NORMS, UPSAMPLES, UNetConfig
 from train.data import DIRECTIONS, LAYOUTS
 
 GROUPS = ("data", "model", "optimisation", "run")  # the sections of `python -m train --help`
@@ -254,6 +255,21 @@ class TrainConfig:
     @property
     def repeats(self) -> list[int]:
         return self.repeat if self.repeat else [1] * len(self.data)
+
+    @property
+    def unet(self) -> UNetConfig:
+        """The generator this run trains from scratch (an --init-from model brings its own)."""
+        in_channels, out_channels = (1, 3) if self.direction == "sketch2photo" else (3, 1)
+        return UNetConfig(
+            in_channels + (HINT_CHANNELS if self.hints else 0),
+            out_channels,
+            self.ngf,
+            self.num_downs,
+            self.norm,
+            True,
+            self.upsample,
+            self.trunk_blocks,
+        )
 
     @property
     def num_downs(self) -> int:

@@ -13,7 +13,7 @@ import math
 import random
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -93,28 +93,8 @@ def linear_decay(config: TrainConfig):
     return lambda epoch: 1.0 - max(0, epoch + 1 - config.epochs) / float(config.epochs_decay + 1)
 
 
-def channels(config: TrainConfig) -> tuple[int, int]:
-    """(in, out) channels of the generator a run trains."""
-    in_ch, out_ch = (1, 3) if config.direction == "sketch2photo" else (3, 1)
-    return in_ch + (HINT_CHANNELS if config.hints else 0), out_ch
-
-
-def new_generator(config: TrainConfig) -> UNetGenerator:
-    """The generator `config` describes, before any weights are given to it."""
-    in_ch, out_ch = channels(config)
-    return UNetGenerator(
-        in_ch,
-        out_ch,
-        config.ngf,
-        config.num_downs,
-        config.norm,
-        upsample=config.upsample,
-        trunk_blocks=config.trunk_blocks,
-    )
-
-
 def build_models(config: TrainConfig, device: torch.device) -> TrainingModels:
-    in_ch, out_ch = channels(config)
+    in_ch, out_ch = config.unet.in_channels, config.unet.out_channels
     if config.init_from:
         generator = UNetGenerator.from_pretrained(config.init_from)
         if config.hints and generator.in_channels == 1 and config.direction == "sketch2photo":
@@ -130,7 +110,7 @@ def build_models(config: TrainConfig, device: torch.device) -> TrainingModels:
                 f"{generator.image_size}; pass --image-size {generator.image_size}."
             )
     else:
-        generator = init_weights(new_generator(config))
+        generator = init_weights(UNetGenerator.from_config(config.unet))
     pair_channels = in_ch + out_ch
     if config.n_layers_d == 0:
         discriminator = PixelDiscriminator(pair_channels, config.ndf, config.norm)
@@ -179,15 +159,13 @@ def adopt_base_model(config: TrainConfig) -> tuple[TrainConfig, list[str]]:
     change."""
     if not config.init_from:
         return config, []
-    from dataclasses import replace
-
-    saved = UNetGenerator.from_pretrained(config.init_from)._hub_mixin_config
+    saved = asdict(UNetGenerator.from_pretrained(config.init_from).config)
     changes = {
         name: saved[name]
         for name in ARCHITECTURE
-        if name in saved and saved[name] != getattr(config, name)
+        if saved[name] != getattr(config, name)
     }
-    hint_model = saved.get("in_channels") == 1 + HINT_CHANNELS
+    hint_model = saved["in_channels"] == 1 + HINT_CHANNELS
     if hint_model and not config.hints and config.direction == "sketch2photo":
         changes["hints"] = True
     said = [

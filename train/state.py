@@ -113,11 +113,10 @@ def generator_of_run(run_dir: Path, average: bool = True) -> UNetGenerator:
     direction): the weight average when the run keeps one (--ema) and `average`, else the
     generator's own weights. For looking at a run before it ends."""
     from train.config import TrainConfig
-    from train.loop import new_generator
 
     config = TrainConfig.load(run_dir / "args.json")
     state = torch.load(run_dir / "state.pt", map_location="cpu", weights_only=True)
     weights = state.get("ema") if average and state.get("ema") is not None else state["generator"]
-    generator = new_generator(config)
+    generator = UNetGenerator.from_config(config.unet)
     generator.load_state_dict(weights)
     return generator.eval()
