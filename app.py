@@ -44,7 +44,7 @@ from PIL import Image, ImageOps
 from pix2pix import Translator
 from pix2pix.export import onnx_installed
 from pix2pix.hints import PALETTE
-from pix2pix.imaging import load_image
+from pix2pix.imaging import CANVAS_KEYS, load_image
 from serving import Models, describe, port_in_use, serve, spaces
 
 HERE = Path(__file__).resolve().parent
@@ -92,7 +92,7 @@ def read_canvas(value):
     or a gr.Sketchpad-style dict {background, layers, composite} of those. Anything else, however
     malformed, is a ValueError with a sentence (tests/test_fuzz.py feeds it junk).
     """
-    if isinstance(value, dict) and not is_file(value) and CANVAS_KEYS & value.keys():
+    if isinstance(value, dict) and not is_file(value) and set(CANVAS_KEYS) & value.keys():
         layers = value.get("layers") or []
         if not isinstance(layers, list):
             raise ValueError("The canvas's layers must be a list of images.")
@@ -104,9 +104,6 @@ def read_canvas(value):
         canvas["layers"] = [read_picture(layer) for layer in layers]
         return canvas
     return read_picture(value)
-
-
-CANVAS_KEYS = {"background", "layers", "composite"}
 
 
 def is_file(value: dict) -> bool:

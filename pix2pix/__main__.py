@@ -11,13 +11,12 @@ from tqdm import tqdm
 
 from pix2pix.export import DEFAULT_OPSET, INSTALL_HINT, MIN_OPSET, export_onnx
 from pix2pix.hints import HINT_CHANNELS
+from pix2pix.imaging import IMAGE_SUFFIXES
 
 HINT_LAYOUT = (
     "channel 0 the grey sketch (white = 1), 1-3 the hint colours (RGB times the mask), "
     "4 the hint mask (1 on a hint)"
 )
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
 def find_inputs(inputs: list[str]) -> tuple[list[tuple[Path, Path]], list[str]]:

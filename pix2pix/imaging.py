@@ -31,7 +31,9 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 ImageSource = str | os.PathLike | bytes | BinaryIO | Image.Image | np.ndarray | dict[str, Any]
 
-_CANVAS_KEYS = ("background", "layers", "composite")
+CANVAS_KEYS = ("background", "layers", "composite")  # a Gradio canvas value
+# The picture files the command line, the trainer and the app take.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 _GREY_MODES = ("1", "L", "LA", "La")
 
 
@@ -183,7 +185,7 @@ def _decode(source: ImageSource) -> Image.Image:
     if isinstance(source, dict):
         if "path" in source:  # a Gradio FileData reference
             return _decode(source["path"])
-        if any(key in source for key in _CANVAS_KEYS):
+        if any(key in source for key in CANVAS_KEYS):
             return _from_canvas(source)
         raise ValueError(
             "A dict must be a Gradio canvas value (background, layers, composite) "

@@ -44,13 +44,12 @@ from PIL import Image, ImageOps
 from tqdm import tqdm
 
 from pix2pix.hints import stack_input
-from pix2pix.imaging import fit_square
+from pix2pix.imaging import IMAGE_SUFFIXES, fit_square
 from train.hints import sample_hints
 
 SHAPE_SIZE = 256  # the side of the square train.faces measures landmarks in
 LAYOUTS = ("auto", "faces", "cuhk", "folders", "aligned", "csv", "photos")
 SHAPES_FILE = "shapes.npz"  # the faces layout's landmarks, masks and traits, per split
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 DIRECTIONS = ("sketch2photo", "photo2sketch")
 # train.combine tags the PNGs it writes, so that "auto" knows them whatever their shape (CUHK's
 # 200x250 pairs make 400x250 files, which the official 2:1 shape test does not take).
@@ -104,7 +103,7 @@ def image_files(folder: Path, recursive: bool = False) -> list[Path]:
     return sorted(
         f
         for f in found
-        if f.suffix.lower() in IMAGE_EXTENSIONS and not f.name.startswith(".") and f.is_file()
+        if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".") and f.is_file()
     )
 
 

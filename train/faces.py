@@ -36,6 +36,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from tqdm import tqdm
 
 from pix2pix.framing import EYE_DISTANCE, EYE_HEIGHT, SHIFT_SPREAD, SIZE_SPREAD
+from pix2pix.imaging import IMAGE_SUFFIXES
 from train.data import image_files, open_image
 from train.doodle import FACE_OVAL, draw_doodle
 
@@ -235,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     files = image_files(source, recursive=True)[: args.limit]
     if not files:
         print(
-            f"error: {source} holds no images ({', '.join(('.jpg', '.png'))}, ...).",
+            f"error: {source} holds no images ({', '.join(IMAGE_SUFFIXES)}).",
             file=sys.stderr,
         )
         return 2

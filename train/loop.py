@@ -160,11 +160,7 @@ def adopt_base_model(config: TrainConfig) -> tuple[TrainConfig, list[str]]:
     if not config.init_from:
         return config, []
     saved = asdict(UNetGenerator.from_pretrained(config.init_from).config)
-    changes = {
-        name: saved[name]
-        for name in ARCHITECTURE
-        if saved[name] != getattr(config, name)
-    }
+    changes = {name: saved[name] for name in ARCHITECTURE if saved[name] != getattr(config, name)}
     hint_model = saved["in_channels"] == 1 + HINT_CHANNELS
     if hint_model and not config.hints and config.direction == "sketch2photo":
         changes["hints"] = True
