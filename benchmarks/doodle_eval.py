@@ -16,7 +16,7 @@ doodles: a model that answers every drawing with the same face scores near 0.
 
 Two sets of doodles:
 
-- eval doodles: 36 faces drawn by benchmarks/eval_doodles.py, not by the training pair generator
+- eval doodles: 36 faces drawn by benchmarks/drawn_doodles.py, not by the training pair generator
   (train/doodle.py), in the ways visitors draw (pens, hair, glasses, beards, size and placement).
 - val doodles: the first --val-count pairs (by name) of a held-out set made by `python -m train.faces`
   (people not in training); there the drawn positions are the face mesh's on the true photo.
@@ -55,7 +55,7 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.eval_doodles import eval_doodles  # noqa: E402
+from benchmarks.drawn_doodles import eval_doodles  # noqa: E402
 from pix2pix.translate import Translator  # noqa: E402
 from train.data import place_on_paper  # noqa: E402
 from train.state import generator_of_run  # noqa: E402

@@ -11,7 +11,7 @@ For each model, on held-out data only:
   (dlib-bin + face-recognition-models; measuring only) puts closer than 0.6, its "same person"
   threshold. Real LFW people are about 1%. A model that answers every drawing with one face is near
   100%.
-- long hair and glasses: the 36 doodles of benchmarks/eval_doodles.py (drawn by other code than
+- long hair and glasses: the 36 doodles of benchmarks/drawn_doodles.py (drawn by other code than
   the training doodles) drawn again bald and with long hair, and without and with glasses, the
   same seed otherwise: how much darker the photo gets where the long hair was drawn beside the jaw,
   and on the bridge between the eyes where glasses were drawn (levels of 255).
@@ -41,7 +41,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.eval_doodles import draw_eval_doodle, styles  # noqa: E402
+from benchmarks.drawn_doodles import draw_eval_doodle, styles  # noqa: E402
 from pix2pix.translate import Translator  # noqa: E402
 from train.data import PairDataset, find_pairs  # noqa: E402
 from train.traits import luminance  # noqa: E402

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from benchmarks.doodle_eval import nme, spread, translate
-from benchmarks.eval_doodles import COUNT, OPTIONS, draw_eval_doodle, eval_doodles, styles
+from benchmarks.drawn_doodles import COUNT, OPTIONS, draw_eval_doodle, eval_doodles, styles
 from pix2pix import Translator
 from tests.conftest import small_generator
 from train.config import TrainConfig
