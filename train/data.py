@@ -584,6 +584,7 @@ class RunData:
     eval_pairs: list[Pair]  # scored at the end of the run, never trained on
     eval_about: str  # where eval_pairs come from, or why there are none
     layouts: list[str] = field(default_factory=list)  # each source's layout, in order
+    holdout: int | None = None  # the training pairs held out for scoring (args.json's --holdout)
 
     def describe(self) -> str:
         """'88 training pairs from `path` (layout cuhk)'; with --repeat, also the epoch's size."""

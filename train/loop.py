@@ -270,6 +270,9 @@ def train(
     np.random.seed(config.seed)
 
     data = load_data(config)
+    config = replace(
+        config, holdout=data.holdout
+    )  # what args.json records: a resume holds the same out
     steps_per_epoch = math.ceil(len(data.dataset) / world) // config.batch_size
     if steps_per_epoch == 0:
         raise ValueError(

@@ -23,7 +23,7 @@ EVAL_SPLITS = ("test", "val")  # what the end of a run scores, the first the dat
 def load_data(config: TrainConfig) -> RunData:
     """Find and check every source's pairs, and set aside what the end of the run scores."""
     pairs, problems, described, layouts = [], [], [], []
-    eval_pairs, eval_about = [], ""
+    eval_pairs, eval_about, holdout = [], "", config.holdout
     sources = [
         (path, config.layout, n) for path, n in zip(config.data, config.repeats, strict=True)
     ]
@@ -33,7 +33,7 @@ def load_data(config: TrainConfig) -> RunData:
         found = scan_pairs(path, layout, split="train")
         train_pairs = found.pairs
         if index == 0:
-            train_pairs, eval_pairs, eval_about = set_aside(path, found, config)
+            train_pairs, eval_pairs, eval_about, holdout = set_aside(path, found, config)
         good, bad = check_pairs(train_pairs)
         pairs += good * times
         problems += found.unpaired + bad
@@ -53,12 +53,14 @@ def load_data(config: TrainConfig) -> RunData:
         place_prob=config.place_prob,
         hints=config.hints,
     )
-    return RunData(dataset, problems, described, eval_pairs, eval_about, layouts)
+    return RunData(dataset, problems, described, eval_pairs, eval_about, layouts, holdout)
 
 
-def set_aside(path: str, found: Found, config: TrainConfig) -> tuple[list[Pair], list[Pair], str]:
+def set_aside(
+    path: str, found: Found, config: TrainConfig
+) -> tuple[list[Pair], list[Pair], str, int]:
     """(pairs to train on, at most config.eval_pairs pairs to score, where those come from or why
-    there are none).
+    there are none, the pairs held out of the training ones: what args.json records as --holdout).
 
     The test split beside the data when there is one, else its val split (train.faces holds whole
     people out there). Without either, config.holdout pairs (a tenth by default, at most
@@ -67,26 +69,31 @@ def set_aside(path: str, found: Found, config: TrainConfig) -> tuple[list[Pair],
     scores."""
     for split in EVAL_SPLITS:
         if has_split(path, split):
-            config.holdout = 0
             test = find_pairs(path, found.layout, split)
             scored = bounded(test, config.eval_pairs, config.seed)
             about = f"of the {split} split of `{path}`"
             if len(scored) < len(test):
                 about += f" (a sample of its {len(test)}, drawn with seed {config.seed})"
-            return found.pairs, scored, about
-    if config.holdout is None:
-        config.holdout = min(config.eval_pairs, len(found.pairs) // 10)
-        if config.holdout == 0:
+            return found.pairs, scored, about, 0
+    holdout = config.holdout
+    if holdout is None:
+        holdout = min(config.eval_pairs, len(found.pairs) // 10)
+        if holdout == 0:
             few = f"{len(found.pairs)} pairs are too few to hold a tenth out"
-            return found.pairs, [], f"`{path}` has no test or val split, and {few}"
-    if config.holdout == 0:
-        return found.pairs, [], f"`{path}` has no test or val split, and --holdout 0 held none out"
-    if config.holdout >= len(found.pairs):
+            return found.pairs, [], f"`{path}` has no test or val split, and {few}", 0
+    if holdout == 0:
+        return (
+            found.pairs,
+            [],
+            f"`{path}` has no test or val split, and --holdout 0 held none out",
+            0,
+        )
+    if holdout >= len(found.pairs):
         raise ValueError(
-            f"--holdout {config.holdout} leaves none of the {len(found.pairs)} pairs of {path} "
+            f"--holdout {holdout} leaves none of the {len(found.pairs)} pairs of {path} "
             "to train on."
         )
-    kept, held = hold_out(found.pairs, config.holdout, config.seed)
+    kept, held = hold_out(found.pairs, holdout, config.seed)
     scored = bounded(held, config.eval_pairs, config.seed)
     about = (
         f"held out of `{path}` before training (drawn with seed {config.seed}, never trained on; "
@@ -94,7 +101,7 @@ def set_aside(path: str, found: Found, config: TrainConfig) -> tuple[list[Pair],
     )
     if len(scored) < len(held):
         about += f", a sample of the {len(held)} held out"
-    return kept, scored, about
+    return kept, scored, about, holdout
 
 
 def bounded(pairs: list[Pair], count: int, seed: int) -> list[Pair]:
