@@ -49,10 +49,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from app import photo_data_url, read_canvas  # noqa: E402
+from benchmarks.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from pix2pix import Translator  # noqa: E402
 from pix2pix.export import onnx_installed  # noqa: E402
 from pix2pix.imaging import load_image, to_photo, to_sketch_tensor  # noqa: E402
-from tests.conftest_app import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 # The canvas (a CSS selector) is there and nothing covers it: Gradio lays a translucent status
 # tracker over components for a moment after the page loads, and a stroke begun on it is lost.

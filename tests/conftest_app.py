@@ -18,18 +18,6 @@ import app
 from app import Models, build_demo
 from tests.conftest import small_generator
 
-# Debian's Chromium, as the project's machines run it (Playwright cannot download its own here).
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 def decode(data_url: str) -> np.ndarray:
     """The pixels of an image data URL (a sketch the page sent, a photo the app returned)."""

@@ -16,10 +16,11 @@ import pytest
 from PIL import Image
 
 from app import EXAMPLES, Models, build_demo
+from benchmarks.chromium import CHROMIUM, CHROMIUM_ARGS
 from pix2pix import Translator
 from pix2pix.hints import PALETTE
 from tests.conftest import framer_that_finds
-from tests.conftest_app import CHROMIUM, CHROMIUM_ARGS, as_sent, decode
+from tests.conftest_app import as_sent, decode
 
 pytest_plugins = ["tests.conftest_app"]  # the app_url, listed_model_dir and serve fixtures
 
