@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,8 +197,6 @@ def drawn_traits(translator: Translator) -> tuple[float, float]:
 def grid(doodles, columns: dict[str, list[Image.Image]], rows: int, cell: int = 128) -> Image.Image:
     names = ["doodle", *columns]
     sheet = Image.new("RGB", (cell * len(names), cell * rows + 16), "white")
-    from PIL import ImageDraw
-
     draw = ImageDraw.Draw(sheet)
     for c, name in enumerate(names):
         draw.text((c * cell + 4, 2), name, fill=(0, 0, 0))
@@ -219,7 +217,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grid", type=Path, help="write the grid here (PNG)")
     parser.add_argument("--grid-rows", type=int, default=16)
     args = parser.parse_args(argv)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     doodles, real = held_out(args.val, args.count)
     columns: dict[str, list[Image.Image]] = {}
     print(f"{len(real)} held-out photos of people never trained on ({args.val})\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import pickle
 from collections.abc import Mapping
@@ -91,18 +92,9 @@ def resolve_file(model_id: str | Path, filename: str, **hub_kwargs) -> Path:
 
 def nearby_folder(name: str) -> str | None:
     """A model folder here whose path is one small typo away from `name` (checkpoint/faces ->
-    checkpoints/faces), or None."""
-    import difflib
-
-    parts = Path(name).parts
-    parent = Path(*parts[:-1]) if len(parts) > 1 else Path(".")
-    candidates = [parent] if parent.is_dir() else [p for p in Path(".").iterdir() if p.is_dir()]
-    folders = [
-        str(sub)
-        for folder in candidates
-        for sub in ([folder] if folder == parent else [folder, *folder.iterdir()])
-        if sub.is_dir() and (sub / CONFIG_NAME).is_file()
-    ]
+    checkpoints/faces), or None: the model folders one or two levels below the current one."""
+    found = Path(".").glob("*/" + CONFIG_NAME), Path(".").glob("*/*/" + CONFIG_NAME)
+    folders = [str(config.parent) for configs in found for config in configs]
     close = difflib.get_close_matches(name, folders, n=1, cutoff=0.85)
     return close[0] if close else None
 

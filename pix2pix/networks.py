@@ -240,6 +240,12 @@ class UNetGenerator(
     def from_config(cls, config: UNetConfig) -> UNetGenerator:
         return cls(**asdict(config))
 
+    @classmethod
+    def saved_config(cls, model_id: str | Path) -> UNetConfig:
+        """What a local model folder or Hub repo is, from its config.json alone (no weights)."""
+        path = resolve_file(str(model_id), CONFIG_NAME)
+        return UNetConfig(**read_config(path, allowed=inspect.signature(cls).parameters))
+
     def widened(self, in_channels: int) -> UNetGenerator:
         """The same generator taking more input channels, the new ones with zero weights: it
         makes exactly the photos it made before until training teaches it to use them (a

@@ -16,8 +16,8 @@ import train.doodle as doodle_module
 from tests.test_faces import LANDMARKS, head_mask
 from train.data import PairDataset, find_pairs, scan_pairs
 from train.doodle import FACE_OVAL, LANDMARKS_DRAWN, draw_doodle
-from train.pack import grow_mask, load_shapes, shrink_mask
 from train.pack import main as pack_main
+from train.shapes import grow_mask, load_shapes, shrink_mask
 from train.traits import measure
 
 SKIN, HAIR = (205, 160, 130), (40, 30, 25)

@@ -45,11 +45,11 @@ from tqdm import tqdm
 
 from pix2pix.hints import stack_input
 from pix2pix.imaging import IMAGE_SUFFIXES, fit_square
+from train.doodle import draw_doodle
 from train.hints import sample_hints
+from train.shapes import SHAPE_SIZE, SHAPES_FILE, grow_mask, load_shapes
 
-SHAPE_SIZE = 256  # the side of the square train.faces measures landmarks in
 LAYOUTS = ("auto", "faces", "cuhk", "folders", "aligned", "csv", "photos")
-SHAPES_FILE = "shapes.npz"  # the faces layout's landmarks, masks and traits, per split
 DIRECTIONS = ("sketch2photo", "photo2sketch")
 # train.combine tags the PNGs it writes, so that "auto" knows them whatever their shape (CUHK's
 # 200x250 pairs make 400x250 files, which the official 2:1 shape test does not take).
@@ -423,9 +423,10 @@ class PairDataset(torch.utils.data.Dataset):
     """Augmented (sketch, photo) examples, as the paper's `--preprocess resize_and_crop`.
 
     Training (augment=True): both images are brought to a white square of the load size (286 for
-    256, the official ratio) by pix2pix.imaging.fit_square, exactly as the Translator brings a
-    drawing to the generator's size (ours: the official code stretches), cropped at one random spot to image_size and flipped
-    left-right together, so the pair stays aligned. augment=False: fit_square to image_size, the Translator's very tensor for a grey sketch.
+    256, the official ratio) by pix2pix.imaging.fit_square, as the Translator brings a drawing to
+    the generator's size (ours: the official code stretches), cropped at one random spot to
+    image_size and flipped left-right together, so the pair stays aligned. augment=False:
+    fit_square to image_size, the very tensor the Translator makes of a grey sketch.
 
     Every random choice of an example comes from np.random.default_rng((seed, epoch, index)), never
     from global state: the same (seed, epoch, index) gives the same example in any worker or process,
@@ -481,15 +482,11 @@ class PairDataset(torch.utils.data.Dataset):
         self.epoch = 0
         # read once here, before the loader's workers fork (they share the arrays)
         self._shapes = {
-            path: _load_shapes(path)
-            for path in {p.shapes for p in self.pairs if p.face is not None}
+            path: load_shapes(path) for path in {p.shapes for p in self.pairs if p.face is not None}
         }
 
     def _draw_face(self, pair: Pair, photo: Image.Image, rng: np.random.Generator) -> Image.Image:
         """A fresh doodle of a faces-layout photo, from its landmarks, masks and traits."""
-        from train.doodle import draw_doodle
-        from train.pack import grow_mask
-
         shapes, i, size = self._shapes[pair.shapes], pair.face, photo.width
         traits = None
         if "glasses" in shapes:
@@ -566,12 +563,6 @@ def place_on_paper(
         paper.paste(im.resize((side, side), Image.Resampling.LANCZOS), (x, y))
         out.append(paper)
     return out[0], out[1]
-
-
-def _load_shapes(path: Path) -> dict:
-    from train.pack import load_shapes
-
-    return load_shapes(path)
 
 
 @dataclass

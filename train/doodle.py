@@ -173,6 +173,13 @@ def _mouth(draw, pen: Pen, pts: Points, rng: np.random.Generator) -> None:
         pen.line(draw, pts[LIPS_INNER])
 
 
+def face_oval(pts: Points, scale: float = 1.0) -> Points:
+    """The face's outline, grown `scale` times about its centre."""
+    oval = pts[FACE_OVAL]
+    middle = oval.mean(0)
+    return middle + (oval - middle) * scale
+
+
 def _ears(draw, pen: Pen, pts: Points, eye_distance: float) -> None:
     for side, (top, bottom) in zip((-1, 1), EARS, strict=True):
         a, b = pts[top], pts[bottom]
@@ -231,12 +238,8 @@ def _hair_and_body(
         hair = person & ~np.asarray(oval) & (rows < ear_level + eye_distance * 0.6)
         hair_bottom = ear_level + eye_distance * 0.4
     else:  # the outline follows the hair down as far as it goes (long hair beside the jaw)
-        oval = pts[FACE_OVAL]
-        head = Image.new(
-            "1", person.shape[::-1], 0
-        )  # stray hair-coloured bits far off are not hair
-        middle = oval.mean(0)
-        ImageDraw.Draw(head).polygon([tuple(p) for p in middle + (oval - middle) * 1.8], fill=1)
+        head = Image.new("1", person.shape[::-1], 0)  # hair-coloured bits far off are not hair
+        ImageDraw.Draw(head).polygon([tuple(p) for p in face_oval(pts, 1.8)], fill=1)
         hair = hair & np.asarray(head)
         ys = np.nonzero(hair)[0]
         hair_bottom = max(ear_level, float(np.percentile(ys, 95))) if len(ys) else ear_level

@@ -39,12 +39,12 @@ from pix2pix.framing import EYE_DISTANCE, EYE_HEIGHT, SHIFT_SPREAD, SIZE_SPREAD
 from pix2pix.imaging import IMAGE_SUFFIXES
 from train.data import image_files, open_image
 from train.doodle import FACE_OVAL, draw_doodle
+from train.shapes import SHAPES_FILE
 
 SIZE = 256  # the side of the pairs written
 RIGHT_EYE = [33, 133, 160, 159, 158, 144, 145, 153]  # the subject's right eye (left in the image)
 LEFT_EYE = [362, 263, 387, 386, 385, 373, 374, 380]
 EYES_FILE = "eyes.json"  # per split: pair name -> the two eye centres in the square
-SHAPES_FILE = "shapes.npz"  # per split: names, landmarks (N, 478, 2), packed person masks
 MASK_LOW, MASK_HIGH = 0.3, 0.7  # the selfie mask's soft edge: below is paper, above is person
 
 

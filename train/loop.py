@@ -79,9 +79,8 @@ class TrainingModels:
         if self.ema is None:
             return
         with torch.no_grad():
-            mine = [p for p in self.ema.parameters()]
             theirs = [p.detach() for p in self.bare_generator.parameters()]
-            torch._foreach_lerp_(mine, theirs, 1 - decay)
+            torch._foreach_lerp_(list(self.ema.parameters()), theirs, 1 - decay)
             for mine_b, theirs_b in zip(
                 self.ema.buffers(), self.bare_generator.buffers(), strict=True
             ):
@@ -159,7 +158,7 @@ def adopt_base_model(config: TrainConfig) -> tuple[TrainConfig, list[str]]:
     change."""
     if not config.init_from:
         return config, []
-    saved = asdict(UNetGenerator.from_pretrained(config.init_from).config)
+    saved = asdict(UNetGenerator.saved_config(config.init_from))
     changes = {name: saved[name] for name in ARCHITECTURE if saved[name] != getattr(config, name)}
     hint_model = saved["in_channels"] == 1 + HINT_CHANNELS
     if hint_model and not config.hints and config.direction == "sketch2photo":

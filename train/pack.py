@@ -25,38 +25,12 @@ from PIL import Image
 from tqdm import tqdm
 
 from train.doodle import LANDMARKS_DRAWN
+from train.shapes import SHAPES_FILE, grow_mask, load_shapes, shrink_mask
 from train.traits import Traits, measure
 
-SHAPES_FILE = "shapes.npz"
-MASK_SIDE = 64  # masks are kept at this side (bits); the drawing needs outlines, not pixels
 TRAITS = ("glasses", "beard", "long_hair")
 EXTRA_REPEATS = 2  # a photo with a rare trait is listed 1 + 2 x (its rare traits) times, at most
 MAX_REPEAT = 5
-
-
-def shrink_mask(mask: np.ndarray, side: int = MASK_SIDE) -> np.ndarray:
-    """A bool mask at side x side, packed into bits."""
-    small = Image.fromarray(mask.astype(np.uint8) * 255).resize((side, side), Image.BILINEAR)
-    return np.packbits(np.asarray(small) > 127)
-
-
-def grow_mask(packed: np.ndarray, size: int) -> np.ndarray:
-    """The packed mask back at size x size (bilinear, so outlines stay smooth)."""
-    bits = np.unpackbits(packed)
-    side = round(np.sqrt(bits.size))
-    small = Image.fromarray(bits[: side * side].reshape(side, side) * 255)
-    return np.asarray(small.resize((size, size), Image.BILINEAR)) > 127
-
-
-def load_shapes(path: Path) -> dict[str, np.ndarray]:
-    """A split's shapes.npz with the landmarks back at their 478 indices (NaN where not kept)."""
-    with np.load(path) as stored:
-        shapes = {key: stored[key] for key in stored.files}
-    if "index" in shapes:
-        full = np.full((len(shapes["points"]), 478, 2), np.nan, np.float32)
-        full[:, shapes.pop("index")] = shapes["points"]
-        shapes["points"] = full
-    return shapes
 
 
 def repeat_for(traits: Traits) -> int:
@@ -105,26 +79,16 @@ def pack_split(source: Path, out: Path, quality: int, clean: bool, sheets: Path 
 def contact_sheets(source: Path, scores: list[tuple[str, Traits]], out: Path, n: int = 48) -> None:
     """For each measure, the n photos it scores highest and the n just above its threshold."""
     out.mkdir(parents=True, exist_ok=True)
-    measures = {
-        "glasses": lambda t: t.bridge,
-        "beard": lambda t: t.chin,
-        "long_hair": lambda t: t.beside_jaw,
-        "blurred": lambda t: -t.sharpness,
-        "blown_out": lambda t: t.blown_out,
-        "covered": lambda t: -t.skin_share,
+    measures = {  # label: (score, whether the photo is picked)
+        "glasses": (lambda t: t.bridge, lambda t: t.glasses),
+        "beard": (lambda t: t.chin, lambda t: t.beard),
+        "long_hair": (lambda t: t.beside_jaw, lambda t: t.long_hair),
+        "blurred": (lambda t: -t.sharpness, lambda t: t.bad_target == "blurred"),
+        "blown_out": (lambda t: t.blown_out, lambda t: t.bad_target == "blown out"),
+        "covered": (lambda t: -t.skin_share, lambda t: t.bad_target == "face covered"),
     }
-    for label, score in measures.items():
+    for label, (score, flagged) in measures.items():
         ranked = sorted(scores, key=lambda item: -score(item[1]))
-        flagged = {
-            "glasses": lambda t: t.glasses,
-            "beard": lambda t: t.beard,
-            "long_hair": lambda t: t.long_hair,
-        }.get(
-            label,
-            lambda t, label=label: (
-                t.bad_target == label.replace("_", " ").replace("covered", "face covered")
-            ),
-        )
         at_threshold = [item for item in ranked if flagged(item[1])][-n:]
         for part, items in (("top", ranked[:n]), ("threshold", at_threshold)):
             sheet = Image.new("RGB", (8 * 96, 6 * 96), "white")

@@ -23,7 +23,7 @@ from train.data import RunData
 CARD = """---
 library_name: sketch2photo
 license: other
-pipeline_tag: image-to-image
+{license_name}pipeline_tag: image-to-image
 tags:
 - pix2pix
 - sketch-to-photo
@@ -45,7 +45,7 @@ photo = Translator("{model_ref}").translate("sketch.png")
 
 {data}
 
-## Quality
+{framing}## Quality
 
 {metrics}
 
@@ -136,6 +136,7 @@ def write_card(
     scores, its framing, its command. A fine-tuned model names its base model and carries the
     base's license: its weights are made from the base's data too."""
     text = data.describe()
+    license_name = base_license(config)
     if config.doodle_prob:
         text += f"; {config.doodle_prob:.0%} of sketches replaced by doodles drawn from the photo"
     if config.place_prob:
@@ -159,19 +160,12 @@ def write_card(
         model_ref=config.push_to_hub or "path/to/this/folder",
         data=text
         + ". The card's license is `other`: a model carries the terms of its training data."
-        + base_model_terms(config),
+        + base_model_terms(config, license_name),
         metrics=describe_metrics(metrics, about),
         command=command,
+        license_name=f"license_name: {license_name}\n" if license_name else "",
+        framing=f"## Framing\n\n{framing.removeprefix('framer: ')}\n\n" if framing else "",
     )
-    if framing:
-        card = card.replace(
-            "## Quality", f"## Framing\n\n{framing.removeprefix('framer: ')}\n\n## Quality"
-        )
-    license_name = base_license(config)
-    if license_name:
-        card = card.replace(
-            "license: other\n", f"license: other\nlicense_name: {license_name}\n", 1
-        )
     (model_dir / "README.md").write_text(card)
 
 
@@ -188,11 +182,10 @@ def base_license(config: TrainConfig) -> str | None:
     return None
 
 
-def base_model_terms(config: TrainConfig) -> str:
+def base_model_terms(config: TrainConfig, license_name: str | None) -> str:
     if not config.init_from:
         return ""
     text = f"\n\nFine-tuned from `{config.init_from}`"
-    license_name = base_license(config)
     if license_name:
         return text + (
             f", whose weights carry the terms `{license_name}`: this model carries them too "

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from pix2pix.networks import UNetGenerator
+from train.config import TrainConfig
 from train.distributed import bare
 
 if TYPE_CHECKING:
@@ -112,8 +113,6 @@ def generator_of_run(run_dir: Path, average: bool = True) -> UNetGenerator:
     """The generator of a run's last saved state, built as its args.json says (architecture, hints,
     direction): the weight average when the run keeps one (--ema) and `average`, else the
     generator's own weights. For looking at a run before it ends."""
-    from train.config import TrainConfig
-
     config = TrainConfig.load(run_dir / "args.json")
     state = torch.load(run_dir / "state.pt", map_location="cpu", weights_only=True)
     weights = state.get("ema") if average and state.get("ema") is not None else state["generator"]

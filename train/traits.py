@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from train.doodle import FACE_OVAL
+from train.doodle import face_oval
 
 RIGHT_CHEEK, LEFT_CHEEK = 50, 280
 LOWER_LIP, CHIN, NOSE_BOTTOM = 17, 152, 2
@@ -39,18 +39,27 @@ COVERED = 0.35  # share of the face near the skin colour below this: something c
 
 @dataclass
 class Traits:
-    """The measures of one aligned photo (see the module docstring)."""
+    """The measures of one aligned photo (see the module docstring), and what they say."""
 
-    glasses: bool
-    beard: bool
-    long_hair: bool
     hair: np.ndarray  # (H, W) bool: hair pixels (outside the face oval, unlike the skin)
+    bridge: float  # levels: the darkest row across the nose bridge below its median row
+    chin: float  # levels: the chin below the lip darker than the cheeks
+    beside_jaw: float  # share of the bands beside the jaw in the hair's colour
     sharpness: float
     blown_out: float
     skin_share: float
-    bridge: float  # the glasses measure, levels
-    chin: float  # the beard measure, levels
-    beside_jaw: float  # the long-hair measure, share
+
+    @property
+    def glasses(self) -> bool:
+        return self.bridge > GLASSES_BRIDGE
+
+    @property
+    def beard(self) -> bool:
+        return self.chin > BEARD_DARK
+
+    @property
+    def long_hair(self) -> bool:
+        return self.beside_jaw > LONG_HAIR_SHARE
 
     @property
     def bad_target(self) -> str | None:
@@ -91,10 +100,11 @@ def measure(photo: np.ndarray, points: np.ndarray, person: np.ndarray) -> Traits
     if not cheeks.any():  # landmarks off the picture: nothing can be measured
         cheeks = np.zeros(shape, bool)
         cheeks[shape[0] // 2, shape[1] // 2] = True
-    skin = np.median(photo[cheeks].astype(np.float32), axis=0)
+    colours = photo.astype(np.float32)
+    skin = np.median(colours[cheeks], axis=0)
     skin_light = float(np.median(light[cheeks]))
-    oval = _polygon(shape, points[FACE_OVAL])
-    distance = np.linalg.norm(photo.astype(np.float32) - skin, axis=-1)
+    oval = _polygon(shape, face_oval(points))
+    distance = np.linalg.norm(colours - skin, axis=-1)
 
     # Hair: the person outside the (slightly grown) face oval, above the chin, not skin-coloured.
     grown = (
@@ -117,14 +127,13 @@ def measure(photo: np.ndarray, points: np.ndarray, person: np.ndarray) -> Traits
     # Long hair: bands beside the jaw (between the mouth and the chin, out to half an eye distance
     # from the face) in the colour of the hair above the face: not the neck's shadow or a collar.
     mouth_y = float(points[list(MOUTH_CORNERS), 1].mean())
-    centre = points[FACE_OVAL].mean(0)
-    wide = _polygon(shape, centre + (points[FACE_OVAL] - centre) * 1.45)
+    wide = _polygon(shape, face_oval(points, 1.45))
     bands = wide & ~grown & (rows >= mouth_y) & (rows <= chin_y)
     crown = hair & (rows < float(points[list(IRISES), 1].mean()) - 0.3 * eye_distance)
     beside_jaw = 0.0
     if bands.any() and crown.sum() > 0.1 * eye_distance**2:
-        hair_colour = np.median(photo[crown].astype(np.float32), axis=0)
-        like_hair = np.linalg.norm(photo.astype(np.float32) - hair_colour, axis=-1) < 50
+        hair_colour = np.median(colours[crown], axis=0)
+        like_hair = np.linalg.norm(colours - hair_colour, axis=-1) < 50
         beside_jaw = float((hair & like_hair)[bands].mean())
 
     # Glasses: the darkest row of the nose bridge against the bridge's median row.
@@ -159,15 +168,4 @@ def measure(photo: np.ndarray, points: np.ndarray, person: np.ndarray) -> Traits
     sharpness = float(laplacian[face].std()) if face.any() else 0.0
     blown_out = float((light[face] >= 250).mean()) if face.any() else 0.0
     skin_share = float((distance[oval] < 60).mean()) if oval.any() else 0.0
-    return Traits(
-        glasses=bridge > GLASSES_BRIDGE,
-        beard=chin > BEARD_DARK,
-        long_hair=beside_jaw > LONG_HAIR_SHARE,
-        hair=hair,
-        sharpness=sharpness,
-        blown_out=blown_out,
-        skin_share=skin_share,
-        bridge=bridge,
-        chin=chin,
-        beside_jaw=beside_jaw,
-    )
+    return Traits(hair, bridge, chin, beside_jaw, sharpness, blown_out, skin_share)
