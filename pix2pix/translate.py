@@ -11,7 +11,17 @@ import torch
 from PIL import Image
 
 from pix2pix.export import onnx_session
-from pix2pix.framing import FRAMER_NAME, Frame, Framer, frame, frame_for, shrink, unframe
+from pix2pix.framing import (
+    FRAMER_NAME,
+    Frame,
+    Framer,
+    average_views,
+    frame,
+    frame_for,
+    shifted_views,
+    shrink,
+    unframe,
+)
 from pix2pix.hints import HINT_CHANNELS, no_hints
 from pix2pix.imaging import Placement, to_photo, to_sketch_tensor
 from pix2pix.networks import UNetGenerator
@@ -193,12 +203,13 @@ class Translator:
         """The framing of each sketch (N, C, S, S), None where it stays as drawn (or no framer)."""
         if self.framer is None:
             return [None] * len(sketches)
-        small = shrink(sketches[:, :1].float())
+        views = shifted_views(shrink(sketches[:, :1].float()))
         if self.framer_session is not None:
-            (found,) = self.framer_session.run(["eyes"], {"sketch": small.numpy()})
-            eyes = torch.from_numpy(found) * sketches.shape[-1]
+            (found,) = self.framer_session.run(["eyes"], {"sketch": views.numpy()})
+            found = torch.from_numpy(found)
         else:
-            eyes = self.framer(small) * sketches.shape[-1]
+            found = self.framer(views)
+        eyes = average_views(found) * sketches.shape[-1]
         return [frame_for(e, sketch) for e, sketch in zip(eyes, sketches, strict=True)]
 
     @torch.inference_mode()
