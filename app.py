@@ -36,11 +36,13 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import gradio as gr
 from PIL import Image, ImageOps
 
+from live import LIVE_PATH, LivePhotos, PhotoRequest
 from pix2pix import Translator
 from pix2pix.export import onnx_installed
 from pix2pix.hints import PALETTE
@@ -154,33 +156,46 @@ def photo_data_url(photo: Image.Image) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+def translate_each(
+    models: Models, requests: Sequence[PhotoRequest]
+) -> list[str | ValueError | None]:
+    """Sketch -> photo (a JPEG data URL) for each request; requests that share a model and seed
+    share a forward pass. A blank canvas ("") gets None; a sketch that cannot be read or a model
+    that is not there gets the ValueError that says why (its neighbours still get their photos)."""
+    results: list[str | ValueError | None] = [None] * len(requests)
+    groups = defaultdict(list)
+    for i, request in enumerate(requests):
+        if not request.sketch:
+            continue
+        try:
+            translator = models.get(request.model or "")
+            picture = load_image(read_canvas(request.sketch))
+        except ValueError as err:
+            results[i] = err
+            continue
+        groups[(translator, int(request.seed) if request.variation else None)].append((i, picture))
+    for (translator, noise), items in groups.items():
+        try:
+            photos = translator.translate_batch([picture for _, picture in items], seed=noise)
+        except ValueError as err:
+            photos = [err] * len(items)
+        for (i, _), photo in zip(items, photos, strict=True):
+            results[i] = photo if isinstance(photo, ValueError) else photo_data_url(photo)
+    return results
+
+
 def translate_requests(
     models: Models, sketch: list, model: list, variation: list, seed: list
 ) -> list[str | None]:
-    """Sketch -> photo (a JPEG data URL) for each request of a batch (one value per request in
-    each list). Requests that share a model and seed share a forward pass. A blank canvas ("")
-    gets no photo (None). A sketch that cannot be read, or a model that is not there, gets None in
-    a batch with good requests (Gradio can only fail a batch as a whole, neighbours included); when
-    no request got a photo, the first problem is a ValueError."""
-    photos, problems = [None] * len(sketch), []
-    groups = defaultdict(list)
+    """translate_each for Gradio's batch (one value per request in each list). A request that
+    failed gets None in a batch with photos (Gradio can only fail a batch as a whole, neighbours
+    included); when no request got a photo, the first problem is raised."""
     requests = zip(sketch, model, variation, seed, strict=True)
-    for i, (value, name, noisy, number) in enumerate(requests):
-        if not value:
-            continue
-        try:
-            translator = models.get(name or "")
-            picture = load_image(read_canvas(value))
-        except ValueError as err:
-            problems.append(str(err))
-            continue
-        groups[(translator, int(number) if noisy else None)].append((i, picture))
-    for (translator, noise), items in groups.items():
-        results = translator.translate_batch([picture for _, picture in items], seed=noise)
-        for (i, _), result in zip(items, results, strict=True):
-            photos[i] = photo_data_url(result)
-    if problems and all(p is None for p in photos):
-        raise ValueError(problems[0])
+    results = translate_each(models, [PhotoRequest(*request) for request in requests])
+    photos = [None if isinstance(result, ValueError) else result for result in results]
+    problems = [result for result in results if isinstance(result, ValueError)]
+    if problems and all(photo is None for photo in photos):
+        raise problems[0]
     return photos
 
 
@@ -199,13 +214,21 @@ def build_demo(
     max_batch: int | None = None,
     queue_size: int = QUEUE_SIZE,
     live_fps: float = LIVE_FPS,
+    live_route: bool = spaces is None,
 ) -> gr.Blocks:
     """The Blocks app around `models` (tests build it with a small model).
 
-    max_batch: requests translated in one forward pass; by default MAX_BATCH on a GPU and 1 on a
-    CPU, where a batch takes as long as its requests one after the other. queue_size: requests
-    that may wait; one more gets Gradio's "busy, try again" (HTTP 503 for API clients). live_fps:
-    pictures a second the canvas sends at most during a stroke (0: only when the pen lifts).
+    max_batch: requests translated in one forward pass, on Gradio's queue and the live route; by
+    default MAX_BATCH on a GPU and 1 on a CPU, where a batch takes as long as its requests one
+    after the other (onnxruntime: 6.0 ms a photo at batch 8, 6.5 at batch 1; 8 visitors got as
+    many photos with either, benchmarks/live.md).
+    queue_size: requests that may wait; one more gets Gradio's "busy, try again" (HTTP 503 for API
+    clients). live_fps: pictures a second the canvas sends at most during a stroke (0: only when
+    the pen lifts).
+
+    live_route: the canvas gets its photos from the live route (live.py), which serve() mounts
+    beside Gradio's routes from `demo.live_photos`; without it (the default on ZeroGPU, where the
+    GPU is lent only inside a Gradio event) demo.live_photos is None and the canvas uses the queue.
     """
     if live_fps < 0:
         raise ValueError(f"live_fps must be 0 or more, not {live_fps}.")
@@ -222,6 +245,9 @@ def build_demo(
 
     if spaces is not None:
         translate = spaces.GPU(translate)
+    live_photos = (
+        LivePhotos(partial(translate_each, models), max_batch, queue_size) if live_route else None
+    )
 
     def load_model(name: str):
         """Load the chosen model now (not on the next stroke) and say what it does."""
@@ -264,6 +290,7 @@ def build_demo(
                     elem_classes=hint_classes(models.default),
                     export_size=models.default.size,
                     live_fps=f"{live_fps:g}",
+                    live_url=LIVE_PATH.lstrip("/") if live_photos else "",  # relative to the page
                     swatches=swatches(),
                 )
                 with gr.Row():
@@ -335,8 +362,16 @@ def build_demo(
         model.input(
             load_model, model, [model_info, photo, sketch], api_visibility="private"
         ).success(**run, api_visibility="private")
+        # The live route gets the options with each picture: the page keeps them at hand.
+        gr.on(
+            [demo.load, model.change, variation.change, seed.change],
+            fn=None,
+            inputs=[model, variation, seed],
+            js="(model, variation, seed) => { window.sketch2photoOptions = {model, variation, seed}; }",
+        )
         upload.upload(load_picture, [upload, model], sketch, api_visibility="private")
         examples.select(load_example, model, sketch, api_visibility="private")
+    demo.live_photos = live_photos
     return demo.queue(max_size=queue_size, default_concurrency_limit=2)
 
 

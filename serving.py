@@ -192,12 +192,17 @@ def serve(demo: gr.Blocks, **options) -> None:
     run_history=False: Gradio's page otherwise saves every call, sketch and photo data URLs
     included, to localStorage, rewriting the whole JSON list (up to 100 calls, megabytes) a few
     times per call. With photos following the pen that blocked the page for 100-400 ms per photo
-    and made drawing stutter (tests/test_browser.py's live tests time the stroke)."""
+    and made drawing stutter (tests/test_browser.py's live tests time the stroke).
+
+    demo.live_photos (app.build_demo), when there is one, adds the canvas's live route (live.py)."""
     demo.launch(
         run_history=False,
         max_file_size=MAX_UPLOAD_BYTES,
         state_session_capacity=SESSIONS,
-        app_kwargs={"middleware": [Middleware(SmallBodies, limit=MAX_BODY_BYTES)]},
+        app_kwargs={
+            "middleware": [Middleware(SmallBodies, limit=MAX_BODY_BYTES)],
+            "routes": [demo.live_photos.route] if demo.live_photos else [],
+        },
         **options,
     )
 

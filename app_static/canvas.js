@@ -23,6 +23,7 @@ const sizeInput = element.querySelector(".size input");
 const liveInput = element.querySelector(".live input");
 const exportSize = Number(pad.dataset.exportSize) || 256;
 const liveFps = Number(pad.dataset.liveFps) || 0;
+const liveUrl = pad.dataset.liveUrl || ""; // the live route, when the server has one (live.py)
 const small = document.createElement("canvas");
 small.width = small.height = exportSize;
 const smallCtx = small.getContext("2d");
@@ -43,6 +44,8 @@ let stroke = null; // the stroke being drawn
 let sent = ""; // the value this canvas last produced or showed
 let liveTimer = null; // the next export during a stroke, when one is due
 let liveAt = -Infinity; // when the last picture was sent during a stroke
+let inFlight = false; // a picture is at the live route
+let waiting = null; // the newest picture drawn meanwhile, to send when its photo comes
 
 function point(event) {
   const box = canvas.getBoundingClientRect();
@@ -93,13 +96,72 @@ function commit() {
   send(visibleOps().length > 0);
 }
 
-// What the canvas shows now (or "" for nothing drawn) -> props.value, and an `input` when live.
+// What the canvas shows now (or "" for nothing drawn) -> props.value, and its photo when live:
+// from the live route when the server has one, else through an `input` event on Gradio's queue.
 function send(drawn) {
   smallCtx.drawImage(canvas, 0, 0, exportSize, exportSize);
   sent = drawn ? small.toDataURL("image/png") : "";
   props.value = sent;
-  if (liveInput.checked) trigger("input");
+  if (liveInput.checked) (liveUrl ? photoOf(sent) : trigger("input"));
   performance.mark("sketch:sent");
+}
+
+// The live route (live.py): one request of this page in flight. A picture drawn meanwhile waits,
+// the newest replacing it, and goes the moment the photo comes back; a busy server (503) or a
+// lost connection is retried after a moment with the newest picture, so the last one always gets
+// its photo.
+async function photoOf(sketch) {
+  if (inFlight) {
+    waiting = sketch;
+    return;
+  }
+  inFlight = true;
+  try {
+    const options = window.sketch2photoOptions || { model: "", variation: false, seed: 0 };
+    const response = await fetch(liveUrl, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sketch, ...options }),
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (response.status === 503) throw new Error("The app is busy");
+    showPhoto(response.ok ? answer.photo : null, response.ok ? "" : answer.error || "No photo.");
+  } catch (problem) {
+    showBusy(`${problem.message || "No connection"}: your drawing waits for its turn.`);
+    await new Promise((done) => setTimeout(done, 500));
+    if (waiting === null) waiting = sketch;
+  } finally {
+    inFlight = false;
+    if (waiting !== null) {
+      const next = waiting;
+      waiting = null;
+      photoOf(next);
+    }
+  }
+}
+
+// A note under the photo shown, until the next photo replaces both.
+function showBusy(note) {
+  const box = document.querySelector("#photo .photo");
+  if (!box) return;
+  box.querySelector(".busy")?.remove();
+  box.append(Object.assign(document.createElement("p"), { className: "problem busy", textContent: note }));
+}
+
+// The photo where Gradio's #photo component shows it (app_static/photo.html), or what went wrong.
+function showPhoto(url, problem) {
+  const box = document.querySelector("#photo .photo");
+  if (!box) return;
+  box.replaceChildren();
+  if (url) {
+    const img = Object.assign(document.createElement("img"), { src: url });
+    img.alt = "The photo made from the drawing";
+    const link = Object.assign(document.createElement("a"), { href: url, className: "download" });
+    Object.assign(link, { download: "photo.jpg", title: "Download the photo", textContent: "Download" });
+    box.append(img, link);
+  } else if (problem) {
+    box.append(Object.assign(document.createElement("p"), { className: "problem", textContent: problem }));
+  }
 }
 
 // During a stroke: send the picture so far once 1/liveFps s has passed since the last one.

@@ -27,6 +27,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.soak import call, defaults, sketches, start_server
+from live import LIVE_PATH
 
 
 def cpu_seconds(pid: int) -> float:
@@ -35,18 +36,45 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def visitors(url: str, count: int, seconds: float, drawings: list[str], rest: list) -> dict:
-    """count visitors for `seconds`: each sends, waits for its photo, sends the next."""
+def live_call(http: httpx.Client, url: str, drawing: str) -> str | None:
+    """One photo from the live route, as the page asks for it; None when it came, else why not."""
+    try:
+        answer = http.post(f"{url}{LIVE_PATH.lstrip('/')}", json={"sketch": drawing})
+        if answer.status_code != 200 or not answer.json().get("photo"):
+            return f"HTTP {answer.status_code}: {answer.text[:120]}"
+        return None
+    except (httpx.HTTPError, ValueError) as err:
+        return f"{type(err).__name__}: {str(err)[:120]}"
+
+
+def visitors(
+    url: str,
+    count: int,
+    seconds: float,
+    drawings: list[str],
+    rest: list,
+    api: bool = False,
+    sessions: bool = True,
+) -> dict:
+    """count visitors for `seconds`: each sends, waits for its photo, sends the next. Through the
+    live route as the page does, or (api) through Gradio's /translate, each visitor in its own
+    session (sessions=False: every call a new session, as bare API calls are)."""
     latencies: list[list[float]] = [[] for _ in range(count)]
     failures: list[str] = []
     stop = time.monotonic() + seconds
 
     def visitor(k: int) -> None:
+        session = f"capacity-{os.getpid()}-{k}" if sessions else None
         with httpx.Client(timeout=60) as http:
             i = k
             while time.monotonic() < stop:
                 start = time.perf_counter()
-                why = call(http, url, [drawings[i % len(drawings)], *rest])
+                drawing = drawings[i % len(drawings)]
+                why = (
+                    call(http, url, [drawing, *rest], session)
+                    if api
+                    else live_call(http, url, drawing)
+                )
                 if why:
                     failures.append(why)
                 else:
@@ -66,6 +94,16 @@ def main() -> None:
     parser.add_argument("--visitors", nargs="+", type=int, default=[1, 2, 4, 8, 16])
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--model", help="the app's --model (default: the bundled one)")
+    parser.add_argument(
+        "--api",
+        action="store_true",
+        help="through Gradio's /translate API (queue, result stream) instead of the live route",
+    )
+    parser.add_argument(
+        "--fresh-sessions",
+        action="store_true",
+        help="every call in a new Gradio session (bare API calls) instead of one per visitor (pages)",
+    )
     args = parser.parse_args()
     drawings = sketches(64)
     with tempfile.TemporaryDirectory() as folder:
@@ -75,7 +113,11 @@ def main() -> None:
         try:
             rest = defaults(url)
             visitors(url, 2, 5, drawings, rest)  # warm up: the ONNX export, the first sessions
-            print(f"`python app.py`, {os.cpu_count()} CPU cores, {args.seconds:.0f} s per row\n")
+            path = "Gradio's /translate API" if args.api else f"the live route {LIVE_PATH}"
+            print(
+                f"`python app.py`, {os.cpu_count()} CPU cores, {args.seconds:.0f} s per row, "
+                f"through {path}\n"
+            )
             print(
                 "| visitors | photos/s each | photos/s in all | p50 ms | p99 ms | server CPU | failed |"
             )
@@ -83,7 +125,9 @@ def main() -> None:
             for count in args.visitors:
                 used = cpu_seconds(server.pid)
                 begin = time.monotonic()
-                result = visitors(url, count, args.seconds, drawings, rest)
+                result = visitors(
+                    url, count, args.seconds, drawings, rest, args.api, not args.fresh_sessions
+                )
                 taken = time.monotonic() - begin
                 cpu = (cpu_seconds(server.pid) - used) / taken
                 every = sorted(x for each in result["latencies"] for x in each)

@@ -6,6 +6,7 @@ Needs /usr/bin/chromium (`apt-get install -y chromium`); run with `pytest -m bro
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 import threading
 import time
@@ -17,6 +18,7 @@ from PIL import Image
 
 from app import EXAMPLES, Models, build_demo
 from benchmarks.chromium import CHROMIUM, CHROMIUM_ARGS
+from live import LIVE_PATH
 from pix2pix import Translator
 from pix2pix.hints import PALETTE
 from tests.conftest import framer_that_finds
@@ -60,7 +62,7 @@ def page(browser, app_url):
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    page.sent = []  # the sketches the page sent to /translate, in order
+    page.sent = []  # the sketches the page sent for photos, in order
     page.on("request", lambda request: record_sketch(page, request))
     page.goto(app_url)
     page.wait_for_function(CANVAS_READY)
@@ -74,10 +76,18 @@ def translator(model_dir) -> Translator:
 
 
 def record_sketch(page, request) -> None:
-    if request.method == "POST" and "/queue/join" in request.url:
-        data = request.post_data_json.get("data") or []
-        if data and isinstance(data[0], str):
-            page.sent.append(data[0])
+    """page.sent gets each sketch the page sends: to the live route or on Gradio's queue."""
+    if request.method != "POST":
+        return
+    body = request.post_data_json or {}
+    if request.url.endswith(LIVE_PATH):
+        sketch = body.get("sketch")
+    elif "/queue/join" in request.url:
+        sketch = (body.get("data") or [None])[0]
+    else:
+        return
+    if isinstance(sketch, str):
+        page.sent.append(sketch)
 
 
 def draw(page, stroke) -> None:
@@ -191,6 +201,20 @@ def test_undo_redo_clear(page):
     assert dark_pixels_in_canvas(page) == ink
 
 
+def test_without_the_live_route_the_photos_come_through_gradios_queue(model_dir, serve, browser):
+    """As on ZeroGPU (build_demo(live_route=False)): the canvas's `input` event brings the photo."""
+    url = serve(build_demo(Models(str(model_dir)), live_route=False))
+    page = live_page(browser, url, hooks=False)
+    with page.expect_request(lambda request: "/queue/join" in request.url):
+        draw(page, STROKES[0])
+    wait_for_new_photo(page, None)
+    photo = settle(page)  # the release's photo, after those of pictures sent during the stroke
+    np.testing.assert_array_equal(
+        photo, as_sent(Translator(str(model_dir)).translate(decode(page.sent[-1])))
+    )
+    page.close()
+
+
 def test_live_off_waits_for_the_translate_button(page):
     page.uncheck("#sketch .live input")
     draw(page, STROKES[0])
@@ -252,8 +276,11 @@ def test_a_model_chosen_in_options_is_used(page, listed_model_dir):
     )
 
 
-def test_a_full_queue_tells_the_visitor(model_dir, serve, browser, monkeypatch):
-    """With the queue full, a stroke brings Gradio's "busy, try again", and the page stays usable."""
+def test_a_full_queue_tells_the_visitor_and_the_drawing_gets_its_photo(
+    model_dir, serve, browser, monkeypatch
+):
+    """With the live route's queue full, a stroke is told the app is busy, the page keeps the
+    newest picture, and it gets its photo once the server is free."""
     demo = build_demo(Models(str(model_dir)), queue_size=1)
     url = serve(demo)
     release = threading.Event()
@@ -265,29 +292,32 @@ def test_a_full_queue_tells_the_visitor(model_dir, serve, browser, monkeypatch):
 
     monkeypatch.setattr(Translator, "translate_batch", held)
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.sent = []
+    page.on("request", lambda request: record_sketch(page, request))
     page.goto(url)
     page.wait_for_function(CANVAS_READY)
-    busy = [threading.Thread(target=call, args=(url,)) for _ in range(2)]
-    for thread in busy:  # one runs (held), one waits: the queue of 1 is full
+    # two workers held, one more request waiting: the queue of 1 is full
+    busy = [threading.Thread(target=live_call, args=(url,)) for _ in range(3)]
+    for thread in busy:
         thread.start()
         time.sleep(0.5)
     draw(page, STROKES[0])
-    page.get_by_text("This application is currently busy. Please try again.").first.wait_for()
+    page.get_by_text("The app is busy: your drawing waits for its turn.").wait_for()
     release.set()
     for thread in busy:
         thread.join()
-    draw(page, STROKES[1])
     wait_for_new_photo(page, None)
+    photo = settle(page)
+    np.testing.assert_array_equal(
+        photo, as_sent(Translator(str(model_dir)).translate(decode(page.sent[-1])))
+    )
     page.close()
 
 
-def call(url: str) -> None:
-    """One /translate call through the plain HTTP API, waiting for its result if it got queued."""
+def live_call(url: str) -> None:
+    """One photo from the live route, as the page asks for it."""
     sketch = "data:image/png;base64," + base64.b64encode(EXAMPLES[0].read_bytes()).decode()
-    with httpx.Client(base_url=url, timeout=60) as http:
-        posted = http.post("gradio_api/call/translate", json={"data": [sketch, "", False, 0]})
-        if posted.status_code == 200:
-            http.get(f"gradio_api/call/translate/{posted.json()['event_id']}")
+    httpx.post(url + LIVE_PATH.lstrip("/"), json={"sketch": sketch}, timeout=60)
 
 
 # Hair scribbled over the top of the head (above STROKES' face), and where the photo shows it.
@@ -382,8 +412,8 @@ def test_the_colour_pen_colours_the_hair(model_dir, serve, browser):
     page.close()
 
 
-# Records in the page, in Date.now() ms: each request the page sends to the queue (the Gradio
-# client posts one /queue/join per event), each new photo shown, and the pen going down and up.
+# Records in the page, in Date.now() ms: each request the page sends for a photo (to the live
+# route, or a /queue/join on Gradio's queue), each new photo shown, and the pen going down and up.
 LIVE_HOOKS = """
     window.joins = [];
     window.photos = [];
@@ -391,7 +421,8 @@ LIVE_HOOKS = """
     window.releases = [];
     const fetch = window.fetch;
     window.fetch = (resource, ...rest) => {
-        if (String(resource.url ?? resource).includes("/queue/join")) joins.push(Date.now());
+        const url = String(resource.url ?? resource);
+        if (url.includes("/queue/join") || url.endsWith(LIVE_PATH)) joins.push(Date.now());
         return fetch(resource, ...rest);
     };
     addEventListener("pointerdown", () => downs.push(Date.now()), true);
@@ -402,7 +433,7 @@ LIVE_HOOKS = """
         if (src && src !== shown) photos.push(Date.now());
         shown = src;
     }).observe(document, { subtree: true, childList: true, attributes: true });
-"""
+""".replace("LIVE_PATH", json.dumps(LIVE_PATH.lstrip("/")))
 
 
 def live_page(browser, url: str, hooks: bool = True):
