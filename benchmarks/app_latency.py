@@ -49,7 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from app import photo_data_url, read_canvas  # noqa: E402
-from benchmarks.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from benchmarks.chromium import CHROMIUM, CHROMIUM_ARGS, PHOTO_REQUESTS, sketch_sent  # noqa: E402
 from pix2pix import Translator  # noqa: E402
 from pix2pix.export import onnx_installed  # noqa: E402
 from pix2pix.imaging import load_image, to_photo, to_sketch_tensor  # noqa: E402
@@ -88,8 +88,8 @@ STROKE_TIMES = """(i) => {
     const release = bench.releases[bench.releases.length - 1];
     const photo = bench.photos[i];
     const after = (entries) => entries.filter((e) => e.startTime >= release);
-    const first = (name) => after(performance.getEntriesByType("resource"))
-        .find((r) => r.name.includes(name));
+    const first = (names) => after(performance.getEntriesByType("resource"))
+        .find((r) => names.some((name) => r.name.includes(name)));
     const since = (t) => (t === undefined ? null : t - release);
     const sent = after(performance.getEntriesByName("sketch:sent"))[0];
     const uploads = after(performance.getEntriesByType("resource"))
@@ -99,15 +99,15 @@ STROKE_TIMES = """(i) => {
         "canvas value set": since(sent?.startTime),
         "uploads start": since(uploads[0]?.startTime),
         "uploads end": since(uploads.length ? Math.max(...uploads.map((u) => u.responseEnd)) : undefined),
-        "join POST start": since(first("/queue/join")?.startTime),
-        "join POST end": since(first("/queue/join")?.responseEnd),
-        "result stream start": since(first("/queue/data")?.startTime),
+        "photo request start": since(first(PHOTO_REQUESTS)?.startTime),
+        "photo request end": since(first(PHOTO_REQUESTS)?.responseEnd),
+        "result stream start": since(first(["/queue/data"])?.startTime),
         "photo URL set (GET starts)": since(fetch?.startTime),
         "photo GET end": since(fetch?.responseEnd),
         "photo loaded": since(photo.t),
         uploads: uploads.length,
     };
-}"""
+}""".replace("PHOTO_REQUESTS", json.dumps(PHOTO_REQUESTS))
 # The photo of the drawing at the last release (1 + its index in bench.photos), or false while it
 # has not come: the photo that answers the last request, when that left after the release. Photos
 # that answer pictures sent while the pen moved come before it.
@@ -122,8 +122,8 @@ MILESTONES = [
     "canvas value set",
     "uploads start",
     "uploads end",
-    "join POST start",
-    "join POST end",
+    "photo request start",
+    "photo request end",
     "result stream start",
     "photo URL set (GET starts)",
     "photo GET end",
@@ -131,16 +131,17 @@ MILESTONES = [
 ]
 
 
-# Before the page's scripts: when each request to the queue leaves (the Gradio client posts one
-# /queue/join per event), on the page's performance.now() clock.
+# Before the page's scripts: when each request for a photo leaves (to the live route, or a join of
+# Gradio's queue), on the page's performance.now() clock.
 JOIN_HOOK = """
     window.joins = [];
     const fetch = window.fetch;
     window.fetch = (resource, ...rest) => {
-        if (String(resource.url ?? resource).includes("/queue/join")) joins.push(performance.now());
+        const url = String(resource.url ?? resource);
+        if (PHOTO_REQUESTS.some((part) => url.includes(part))) joins.push(performance.now());
         return fetch(resource, ...rest);
     };
-"""
+""".replace("PHOTO_REQUESTS", json.dumps(PHOTO_REQUESTS))
 
 # One continuous stroke, drawn by the page itself: pointer events every 16 ms for `seconds`, a
 # spiral around the canvas's middle. Returns at once; window.strokeDone is set when the pen lifts.
@@ -299,10 +300,9 @@ def open_page(browser, url: str, ready: str = "#sketch .pad[data-ready] canvas",
 
 
 def record_sketch(page, request) -> None:
-    if request.method == "POST" and "/queue/join" in request.url:
-        data = (request.post_data_json or {}).get("data") or []
-        if data and isinstance(data[0], str):
-            page.sent.append(data[0])
+    sketch = sketch_sent(request)
+    if sketch is not None:
+        page.sent.append(sketch)
 
 
 def draw_waiting(page, strokes, canvas: str) -> list[dict | None]:
@@ -364,7 +364,7 @@ def report(title: str, rows: list[dict | None], server: list[dict]) -> float:
             continue
         trace = next(traces_left, None)
         cells = [
-            row["join POST start"],
+            row["photo request start"],
             row["photo URL set (GET starts)"],
             row["photo loaded"],
             trace and trace["queue_wait_ms"] + trace["total_ms"],
@@ -432,7 +432,7 @@ def measure_app(browser, args, strokes) -> None:
     photos, requests, settled = quick
     print(
         f"\nQuick drawing ({len(strokes)} strokes in {drawing_s:.1f} s, no waiting): {requests} "
-        f"requests sent (always_last merges strokes that end while one runs), {photos} photos "
+        f"requests sent (one in flight: strokes that end while one runs are merged), {photos} photos "
         f"shown; the last photo shows the complete drawing: {'yes' if settled else 'NO'}.\n"
     )
     report_continuous(continuous)

@@ -1,5 +1,8 @@
 """The browser the project's page checks drive (tests/test_browser.py, benchmarks/app_latency.py):
-Debian's Chromium through Playwright, which cannot download its own browser on these machines."""
+Debian's Chromium through Playwright, which cannot download its own browser on these machines; and
+what they watch the page send."""
+
+from live import LIVE_PATH
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -11,3 +14,21 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+# A request that asks for a photo, as the page's fetch sees its URL: the live route (live.py; the
+# page names it relative to itself) or a join of Gradio's queue (the Translate button, ZeroGPU).
+PHOTO_REQUESTS = (LIVE_PATH.lstrip("/"), "/queue/join")
+
+
+def sketch_sent(request) -> str | None:
+    """The sketch a Playwright request of the page carries when it asks for a photo, else None."""
+    if request.method != "POST":
+        return None
+    body = request.post_data_json or {}
+    if request.url.endswith(LIVE_PATH):
+        sketch = body.get("sketch")
+    elif "/queue/join" in request.url:
+        sketch = (body.get("data") or [None])[0]
+    else:
+        return None
+    return sketch if isinstance(sketch, str) else None

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from app import EXAMPLES, Models, build_demo
-from benchmarks.chromium import CHROMIUM, CHROMIUM_ARGS
+from benchmarks.chromium import CHROMIUM, CHROMIUM_ARGS, PHOTO_REQUESTS, sketch_sent
 from live import LIVE_PATH
 from pix2pix import Translator
 from pix2pix.hints import PALETTE
@@ -77,16 +77,8 @@ def translator(model_dir) -> Translator:
 
 def record_sketch(page, request) -> None:
     """page.sent gets each sketch the page sends: to the live route or on Gradio's queue."""
-    if request.method != "POST":
-        return
-    body = request.post_data_json or {}
-    if request.url.endswith(LIVE_PATH):
-        sketch = body.get("sketch")
-    elif "/queue/join" in request.url:
-        sketch = (body.get("data") or [None])[0]
-    else:
-        return
-    if isinstance(sketch, str):
+    sketch = sketch_sent(request)
+    if sketch is not None:
         page.sent.append(sketch)
 
 
@@ -422,7 +414,7 @@ LIVE_HOOKS = """
     const fetch = window.fetch;
     window.fetch = (resource, ...rest) => {
         const url = String(resource.url ?? resource);
-        if (url.includes("/queue/join") || url.endsWith(LIVE_PATH)) joins.push(Date.now());
+        if (PHOTO_REQUESTS.some((part) => url.includes(part))) joins.push(Date.now());
         return fetch(resource, ...rest);
     };
     addEventListener("pointerdown", () => downs.push(Date.now()), true);
@@ -433,7 +425,7 @@ LIVE_HOOKS = """
         if (src && src !== shown) photos.push(Date.now());
         shown = src;
     }).observe(document, { subtree: true, childList: true, attributes: true });
-""".replace("LIVE_PATH", json.dumps(LIVE_PATH.lstrip("/")))
+""".replace("PHOTO_REQUESTS", json.dumps(PHOTO_REQUESTS))
 
 
 def live_page(browser, url: str, hooks: bool = True):
