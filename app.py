@@ -6,14 +6,14 @@
 
 How it stays live: the canvas is our own (gr.HTML + app_static/canvas.js) rather than gr.Sketchpad.
 While the pen moves (at most --live-fps times a second) and when a stroke ends it writes one small
-PNG data URL (the model's size, a few kB) into its value and fires one `input` event: no layer
-export, no file upload. That event runs `translate` on the queue with trigger_mode="always_last":
-a visitor has at most one request in flight, a picture drawn meanwhile waits and the newest
-replaces it, so photos follow the pen as fast as the server keeps up and the drawing at pen
-release always gets its photo. The photo comes back the
-same way, as a JPEG data URL shown in an <img> (gr.HTML): no file per stroke in Gradio's cache and no
-second request to fetch it. benchmarks/app_latency.py measures release -> photo. The same function
-is the API endpoint `/translate`.
+PNG data URL (the model's size, a few kB) into its value and posts it to the live route (live.py,
+beside Gradio's queue, which cost ~20 ms of one Python thread per photo): no layer export, no file
+upload. A visitor has at most one request in flight, a picture drawn meanwhile waits and the newest
+replaces it, so photos follow the pen as fast as the server keeps up and the drawing at pen release
+always gets its photo. The photo comes back as a JPEG data URL shown in an <img>: no file per
+stroke in Gradio's cache and no second request to fetch it. benchmarks/app_latency.py measures
+release -> photo. The same translation is the API endpoint `/translate` on Gradio's queue (with
+trigger_mode="always_last"), which the canvas uses on ZeroGPU and the Translate button always.
 
 The models a server runs, its request limits and launching it live beside this page in
 serving.py.

@@ -49,7 +49,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from app import photo_data_url, read_canvas  # noqa: E402
-from benchmarks.chromium import CHROMIUM, CHROMIUM_ARGS, PHOTO_REQUESTS, sketch_sent  # noqa: E402
+from benchmarks.chromium import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHOTO_REQUESTS,
+    photo_request_hook,
+    sketch_sent,
+)
 from pix2pix import Translator  # noqa: E402
 from pix2pix.export import onnx_installed  # noqa: E402
 from pix2pix.imaging import load_image, to_photo, to_sketch_tensor  # noqa: E402
@@ -133,15 +139,7 @@ MILESTONES = [
 
 # Before the page's scripts: when each request for a photo leaves (to the live route, or a join of
 # Gradio's queue), on the page's performance.now() clock.
-JOIN_HOOK = """
-    window.joins = [];
-    const fetch = window.fetch;
-    window.fetch = (resource, ...rest) => {
-        const url = String(resource.url ?? resource);
-        if (PHOTO_REQUESTS.some((part) => url.includes(part))) joins.push(performance.now());
-        return fetch(resource, ...rest);
-    };
-""".replace("PHOTO_REQUESTS", json.dumps(PHOTO_REQUESTS))
+JOIN_HOOK = photo_request_hook("performance.now()")
 
 # One continuous stroke, drawn by the page itself: pointer events every 16 ms for `seconds`, a
 # spiral around the canvas's middle. Returns at once; window.strokeDone is set when the pen lifts.

@@ -26,7 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.soak import call, defaults, sketches, start_server
+from benchmarks.soak import call, defaults, live_call, sketches, start_server
 from live import LIVE_PATH
 
 
@@ -34,17 +34,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def live_call(http: httpx.Client, url: str, drawing: str) -> str | None:
-    """One photo from the live route, as the page asks for it; None when it came, else why not."""
-    try:
-        answer = http.post(f"{url}{LIVE_PATH.lstrip('/')}", json={"sketch": drawing})
-        if answer.status_code != 200 or not answer.json().get("photo"):
-            return f"HTTP {answer.status_code}: {answer.text[:120]}"
-        return None
-    except (httpx.HTTPError, ValueError) as err:
-        return f"{type(err).__name__}: {str(err)[:120]}"
 
 
 def visitors(

@@ -2,6 +2,8 @@
 Debian's Chromium through Playwright, which cannot download its own browser on these machines; and
 what they watch the page send."""
 
+import json
+
 from live import LIVE_PATH
 
 CHROMIUM = "/usr/bin/chromium"
@@ -18,6 +20,20 @@ CHROMIUM_ARGS = [
 # A request that asks for a photo, as the page's fetch sees its URL: the live route (live.py; the
 # page names it relative to itself) or a join of Gradio's queue (the Translate button, ZeroGPU).
 PHOTO_REQUESTS = (LIVE_PATH.lstrip("/"), "/queue/join")
+
+
+def photo_request_hook(clock: str) -> str:
+    """A script for the page, before its own: window.joins gets the time (`clock`, a JS expression
+    such as "Date.now()") at which each request for a photo leaves."""
+    return f"""
+    window.joins = [];
+    const fetch = window.fetch;
+    window.fetch = (resource, ...rest) => {{
+        const url = String(resource.url ?? resource);
+        if ({json.dumps(PHOTO_REQUESTS)}.some((part) => url.includes(part))) joins.push({clock});
+        return fetch(resource, ...rest);
+    }};
+"""
 
 
 def sketch_sent(request) -> str | None:

@@ -1,13 +1,14 @@
 """Soak: many clients calling /translate for a long time; does the server stay flat?
 
     python benchmarks/soak.py [--clients 16] [--calls 10000] [--warmup 300] [--model DIR_OR_REPO]
+                              [--live]
     python benchmarks/soak.py --url http://host:7860/ [--pid PID] [--cache DIR]
 
 Starts `python app.py` on a free port with a fresh GRADIO_TEMP_DIR (or uses the server at --url),
 then `--clients` threads send `--warmup` calls and then `--calls` more, each through Gradio's plain
-HTTP API (POST /gradio_api/call/translate, then read the result stream): what a script or a
-visitor's page does, every call in a session of its own, the worst case for the server's per-session
-state. Each sketch is one of the examples with a random stroke added, so no two calls are alike.
+HTTP API (POST /gradio_api/call/translate, then read the result stream): what a script does,
+every call in a session of its own, the worst case for the server's per-session state. With --live
+they call the live route the page uses (POST /live/photo, live.py) instead. Each sketch is one of the examples with a random stroke added, so no two calls are alike.
 
 Prints, as markdown: the server's resident memory (VmRSS, from /proc: Linux) and the size of
 Gradio's cache folder as the calls go by, then failures, calls/s and latency (p50, p99) after the
@@ -36,6 +37,10 @@ from pathlib import Path
 
 import httpx
 from PIL import Image, ImageDraw
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from live import LIVE_PATH
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "examples").glob("*.png"))
@@ -90,6 +95,17 @@ def call(http: httpx.Client, url: str, data: list, session: str | None = None) -
         return f"{type(err).__name__}: {str(err)[:120]}"
 
 
+def live_call(http: httpx.Client, url: str, drawing: str) -> str | None:
+    """One photo from the live route, as the page asks for it; None when it came, else why not."""
+    try:
+        answer = http.post(f"{url}{LIVE_PATH.lstrip('/')}", json={"sketch": drawing})
+        if answer.status_code != 200 or not answer.json().get("photo"):
+            return f"HTTP {answer.status_code}: {answer.text[:120]}"
+        return None
+    except (httpx.HTTPError, ValueError) as err:
+        return f"{type(err).__name__}: {str(err)[:120]}"
+
+
 def rss_mib(pid: int | None) -> float:
     if pid is None:
         return float("nan")
@@ -115,8 +131,10 @@ def folder_mib(folder: Path | None) -> float:
 class Soak:
     """Clients that share one counter of calls left; results and samples of the server over time."""
 
-    def __init__(self, url: str, pid: int | None, cache: Path | None, clients: int, seed: int):
-        self.url, self.pid, self.cache, self.clients = url, pid, cache, clients
+    def __init__(
+        self, url: str, pid: int | None, cache: Path | None, clients: int, seed: int, live: bool
+    ):
+        self.url, self.pid, self.cache, self.clients, self.live = url, pid, cache, clients, live
         self.sketches = sketches(VARIANTS, seed)
         self.rest = defaults(url)
         self.lock = threading.Lock()
@@ -137,7 +155,11 @@ class Soak:
                             return
                     sketch = random.choice(self.sketches)
                     t0 = time.perf_counter()
-                    problem = call(http, self.url, [sketch, *self.rest])
+                    problem = (
+                        live_call(http, self.url, sketch)
+                        if self.live
+                        else call(http, self.url, [sketch, *self.rest])
+                    )
                     ms = (time.perf_counter() - t0) * 1000
                     with self.lock:
                         self.done += 1
@@ -234,6 +256,9 @@ def main() -> None:
     parser.add_argument("--pid", type=int, help="with --url: the server's process id, for memory")
     parser.add_argument("--cache", type=Path, help="with --url: its GRADIO_TEMP_DIR")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--live", action="store_true", help="call the live route the page uses (live.py) instead"
+    )
     args = parser.parse_args()
 
     random.seed(args.seed)
@@ -251,7 +276,7 @@ def main() -> None:
 
 def measure(url: str, pid: int | None, cache: Path | None, args) -> None:
     """The warm-up, then the soak, then the report."""
-    soak = Soak(url, pid, cache, args.clients, args.seed)
+    soak = Soak(url, pid, cache, args.clients, args.seed, args.live)
     soak.sample("start", time.perf_counter())
     soak.run(args.warmup, "warm-up", max(1, args.warmup))
     start = time.perf_counter()

@@ -6,7 +6,6 @@ Needs /usr/bin/chromium (`apt-get install -y chromium`); run with `pytest -m bro
 from __future__ import annotations
 
 import base64
-import json
 import shutil
 import threading
 import time
@@ -17,7 +16,7 @@ import pytest
 from PIL import Image
 
 from app import EXAMPLES, Models, build_demo
-from benchmarks.chromium import CHROMIUM, CHROMIUM_ARGS, PHOTO_REQUESTS, sketch_sent
+from benchmarks.chromium import CHROMIUM, CHROMIUM_ARGS, photo_request_hook, sketch_sent
 from live import LIVE_PATH
 from pix2pix import Translator
 from pix2pix.hints import PALETTE
@@ -406,17 +405,12 @@ def test_the_colour_pen_colours_the_hair(model_dir, serve, browser):
 
 # Records in the page, in Date.now() ms: each request the page sends for a photo (to the live
 # route, or a /queue/join on Gradio's queue), each new photo shown, and the pen going down and up.
-LIVE_HOOKS = """
-    window.joins = [];
+LIVE_HOOKS = (
+    photo_request_hook("Date.now()")
+    + """
     window.photos = [];
     window.downs = [];
     window.releases = [];
-    const fetch = window.fetch;
-    window.fetch = (resource, ...rest) => {
-        const url = String(resource.url ?? resource);
-        if (PHOTO_REQUESTS.some((part) => url.includes(part))) joins.push(Date.now());
-        return fetch(resource, ...rest);
-    };
     addEventListener("pointerdown", () => downs.push(Date.now()), true);
     addEventListener("pointerup", () => releases.push(Date.now()), true);
     let shown = null;
@@ -425,7 +419,8 @@ LIVE_HOOKS = """
         if (src && src !== shown) photos.push(Date.now());
         shown = src;
     }).observe(document, { subtree: true, childList: true, attributes: true });
-""".replace("PHOTO_REQUESTS", json.dumps(PHOTO_REQUESTS))
+"""
+)
 
 
 def live_page(browser, url: str, hooks: bool = True):
