@@ -17,6 +17,9 @@ OUT=${OUT:-out}
 MINUTES=${MINUTES:-6.5}
 WORKERS=${WORKERS:-7}
 RUNS=${RUNS:-runs}
+# Doodles drawn per photo and reused over the epochs: on the last lease the CPU drawing them held
+# each run to 6.7-11 steps/s (train/data.py, --doodle-variants).
+VARIANTS=${VARIANTS:-3}
 mkdir -p "$OUT" "$RUNS"
 if [ -f "$DATA/data.zip" ]; then  # the data travelled as one file (thousands of small ones cost more)
   python3 -m zipfile -e "$DATA/data.zip" /tmp/sketch2photo-data && DATA=/tmp/sketch2photo-data
@@ -31,6 +34,7 @@ export PYTHONUNBUFFERED=1
 COMMON=(--data "$DATA/cuhk_student" "$DATA/pack/lfw" "$DATA/pack/cuhk_doodles" --repeat 20 1 5
   --hints --amp --batch-size 32 --workers "$WORKERS" --norm instance --ngf 16 --upsample resize
   --trunk-blocks 3 --ema 0.999 --epochs 6 --epochs-decay 6 --max-minutes "$MINUTES"
+  --doodle-variants "$VARIANTS"
   --save-every 1000 --sample-every 500 --log-every 100)
 # A: losses for realism: hinge, a two-scale discriminator with feature matching, L1 x 10, DiffAugment
 python3 -m train "${COMMON[@]}" --out "$RUNS/A" --gan-mode hinge --d-scales 2 --lambda-fm 10 \

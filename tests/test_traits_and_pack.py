@@ -191,3 +191,32 @@ def test_train_faces_output_is_read_with_fresh_doodles(faces_pairs):
     stored = np.asarray(Image.open(faces_pairs / "train" / "sketches" / "plain.png"))
     drawn = ((data[0]["sketch"][0].numpy() + 1) * 127.5).round()
     assert drawn.shape == stored.shape and not np.array_equal(drawn, stored)
+
+
+def test_doodle_variants_are_drawn_once_and_reused_over_the_epochs(faces_pairs, tmp_path):
+    """--doodle-variants 2: epochs 0 and 2 share a doodle, read back from the run's doodles/; epoch
+    1 has another. Another worker or a resumed run gets the very same doodles, with the folder or
+    without it, and a damaged file is drawn again."""
+    pairs = scan_pairs(faces_pairs, split="train").pairs
+    cache = tmp_path / "doodles"
+
+    def sketches(epochs, folder=cache):
+        data = PairDataset(pairs, augment=False, seed=0, doodle_variants=2, doodle_cache=folder)
+        out = []
+        for epoch in epochs:
+            data.set_epoch(epoch)
+            out.append(data[0]["sketch"].numpy())
+        return out
+
+    first, second, third = sketches([0, 1, 2])
+    assert np.array_equal(first, third) and not np.array_equal(first, second)
+    assert sorted(p.name for p in cache.iterdir()) == ["0000000-0.png", "0000000-1.png"]
+    drawn = cache / "0000000-0.png"
+    drawn.write_bytes(b"torn")  # a damaged file: drawn again, the same doodle
+    assert np.array_equal(sketches([0])[0], first)
+    assert np.array_equal(sketches([1], tmp_path / "elsewhere")[0], second)  # same seed, no folder
+    before = drawn.stat().st_mtime_ns
+    sketches([2])
+    assert drawn.stat().st_mtime_ns == before  # read, not drawn again
+    with pytest.raises(ValueError, match="doodle_cache"):
+        PairDataset(pairs, doodle_variants=2)

@@ -82,6 +82,16 @@ class TrainConfig:
         "ours: share of examples whose sketch is replaced by a doodle drawn from the photo",
         group="data",
     )
+    doodle_variants: int = option(
+        0,
+        (
+            "ours: doodles of faces-layout photos (train.faces, train.pack) are drawn in N variants "
+            "each, once, kept in the run folder's doodles/ and reused over the epochs (epoch e "
+            "uses variant e mod N); 0, the default: a fresh doodle every epoch. Drawing is most of "
+            "a data worker's time: on a GPU the loader otherwise keeps it waiting"
+        ),
+        group="data",
+    )
     place_prob: float = option(
         0.0,
         (
@@ -332,7 +342,14 @@ class TrainConfig:
                 raise ValueError(f"--{name.replace('_', '-')} is a probability between 0 and 1.")
         if not 0 <= self.ema < 1:
             raise ValueError("--ema is a decay between 0 (off) and 1, e.g. 0.999.")
-        for name in ("max_steps", "max_minutes", "workers", "holdout", "trunk_blocks"):
+        for name in (
+            "max_steps",
+            "max_minutes",
+            "workers",
+            "holdout",
+            "trunk_blocks",
+            "doodle_variants",
+        ):
             if (getattr(self, name) or 0) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} cannot be negative.")
 

@@ -34,6 +34,7 @@ after the check stops the run with PIL's error.
 from __future__ import annotations
 
 import csv
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -457,6 +458,8 @@ class PairDataset(torch.utils.data.Dataset):
         sketch_style: str = "xdog",
         hints: bool = False,
         place_prob: float = 0.0,
+        doodle_variants: int = 0,
+        doodle_cache: Path | None = None,
     ):
         if not pairs:
             raise ValueError("The data set has no pairs to train on.")
@@ -479,6 +482,10 @@ class PairDataset(torch.utils.data.Dataset):
         self.sketch_style = sketch_style
         self.hints = hints
         self.place_prob = place_prob
+        if doodle_variants < 0 or (doodle_variants and doodle_cache is None):
+            raise ValueError("doodle_variants is 0 or more, and needs a doodle_cache folder.")
+        self.doodle_variants = doodle_variants
+        self.doodle_cache = doodle_cache
         self.epoch = 0
         # read once here, before the loader's workers fork (they share the arrays)
         self._shapes = {
@@ -498,6 +505,24 @@ class PairDataset(torch.utils.data.Dataset):
         points = shapes["points"][i].astype(np.float64) * size / SHAPE_SIZE
         return draw_doodle(points, grow_mask(shapes["person"][i], size), rng, size, traits)
 
+    def _kept_face(self, pair: Pair, photo: Image.Image, i: int) -> Image.Image:
+        """This epoch's variant of example i's doodle: read from doodle_cache, or drawn with its own
+        seed (the same in any worker, process or resumed run) and written there for later epochs.
+        The file appears whole (written aside, then renamed), so workers may race for it."""
+        variant = self.epoch % self.doodle_variants
+        path = self.doodle_cache / f"{i:07d}-{variant}.png"
+        try:
+            with Image.open(path) as kept:
+                return kept.convert("L")
+        except (OSError, ValueError):  # not drawn yet (or damaged): draw it
+            pass
+        sketch = self._draw_face(pair, photo, np.random.default_rng((self.seed, variant, i, 1)))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        aside = path.with_suffix(f".{os.getpid()}.tmp")
+        sketch.save(aside, format="PNG")
+        os.replace(aside, path)
+        return sketch
+
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
@@ -510,7 +535,11 @@ class PairDataset(torch.utils.data.Dataset):
         doodle = rng.random() < self.doodle_prob
         sketch, photo = load_pair(pair)
         if pair.face is not None and not doodle:
-            sketch = self._draw_face(pair, photo, rng)
+            sketch = (
+                self._kept_face(pair, photo, i)
+                if self.doodle_variants
+                else self._draw_face(pair, photo, rng)
+            )
         if sketch is None or doodle:
             from pix2pix.sketchify import sketchify  # only needed here; keeps this module light
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from train.config import TrainConfig
 from train.data import (
     Found,
@@ -52,6 +54,8 @@ def load_data(config: TrainConfig) -> RunData:
         doodle_prob=config.doodle_prob,
         place_prob=config.place_prob,
         hints=config.hints,
+        doodle_variants=config.doodle_variants,
+        doodle_cache=Path(config.out) / "doodles" if config.doodle_variants else None,
     )
     return RunData(dataset, problems, described, eval_pairs, eval_about, layouts, holdout)
 
