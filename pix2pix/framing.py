@@ -46,7 +46,7 @@ SCALE_LIMITS = (0.4, 3.0)  # beyond these the eyes found are not to be trusted
 # The framer looks at each drawing moved by these (x, y) pixels of its 128 px view and averages.
 VIEW_SHIFTS = ((0, 0), (3, 1), (1, 3), (-2, -2))
 SETTLE_SIGMA = 0.15  # of the eye distance found: the window in which an eye settles on its ink
-LEASH = 0.1
+LEASH = 0.1  # of the eye distance found: how far settling may move an eye
 SETTLE_STEPS = 30  # at most; it stops when an eye moves less than a twentieth of a pixel
 MIN_INK = 0.002  # share of dark pixels below which there is no face yet (a blank or a first stroke)
 INPUT_SIZE = 128
@@ -155,6 +155,19 @@ def settle(
     return x, y
 
 
+def settle_on_leash(found: list[list[float]], ink: np.ndarray) -> list[tuple[float, float]]:
+    """Both eyes the framer found, each settled on its ink (settle, in a window of SETTLE_SIGMA
+    eye distances) but kept within LEASH eye distances of where the framer put it: on an artist's
+    shaded sketch the ink around an eye is everywhere, and unleashed eyes wandered off."""
+    distance = math.dist(*found)
+    settled = []
+    for x0, y0 in found:
+        x, y = settle((x0, y0), ink, SETTLE_SIGMA * distance)
+        keep = min(1.0, LEASH * distance / max(math.hypot(x - x0, y - y0), 1e-9))
+        settled.append((x0 + keep * (x - x0), y0 + keep * (y - y0)))
+    return settled
+
+
 def frame_for(eyes: torch.Tensor, sketch: torch.Tensor) -> Frame | None:
     """The framing for a sketch (1, S, S) whose eyes were found at `eyes` (2, 2), or None when it
     is left as drawn: too little ink to be a face yet, or eyes too close together or too far apart
@@ -168,20 +181,12 @@ def frame_for(eyes: torch.Tensor, sketch: torch.Tensor) -> Frame | None:
     blurs artist sketches), and the scale grows continuously as the drawing leaves that band: no
     threshold at which a drawing near the edge flips between two framings from stroke to stroke."""
     size = sketch.shape[-1]
+    if torch.count_nonzero(sketch[0] < 0) < MIN_INK * sketch[0].numel():
+        return None
     ink = np.clip(-sketch[0].float().numpy(), 0, None)  # how dark: paper 0, black 1
-    found = eyes.tolist()
-    sigma = SETTLE_SIGMA * math.dist(*found)
-    settled = []
-    for e in found:
-        x, y = settle(tuple(e), ink, sigma)
-        moved = math.hypot(x - e[0], y - e[1])
-        keep = min(1.0, LEASH * math.dist(*found) / max(moved, 1e-9))
-        settled.append((e[0] + keep * (x - e[0]), e[1] + keep * (y - e[1])))
-    (left_x, left_y), (right_x, right_y) = settled
+    (left_x, left_y), (right_x, right_y) = settle_on_leash(eyes.tolist(), ink)
     drawn = math.hypot(right_x - left_x, right_y - left_y) / (EYE_DISTANCE * size)
     if not SCALE_LIMITS[0] <= 1 / max(drawn, 1e-6) <= SCALE_LIMITS[1]:
-        return None
-    if torch.count_nonzero(sketch[0] < 0) < MIN_INK * sketch[0].numel():
         return None
     kept = min(max(drawn, SIZE_KEPT[0]), SIZE_KEPT[1])
     return Frame(kept / drawn, ((left_x + right_x) / 2, (left_y + right_y) / 2))
