@@ -42,7 +42,7 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image, ImageOps
 
-from live import LIVE_PATH, LivePhotos, PhotoRequest
+from live import LIVE_URL, LivePhotos, PhotoRequest
 from pix2pix import Translator
 from pix2pix.export import onnx_installed
 from pix2pix.hints import PALETTE
@@ -290,7 +290,7 @@ def build_demo(
                     elem_classes=hint_classes(models.default),
                     export_size=models.default.size,
                     live_fps=f"{live_fps:g}",
-                    live_url=LIVE_PATH.lstrip("/") if live_photos else "",  # relative to the page
+                    live_url=LIVE_URL if live_photos else "",
                     swatches=swatches(),
                 )
                 with gr.Row():

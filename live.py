@@ -27,7 +27,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-LIVE_PATH = "/live/photo"
+LIVE_URL = "live/photo"  # relative to the app's root, as the page and clients name it
+LIVE_PATH = "/" + LIVE_URL
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,9 @@ class PhotoRequest:
         """A request from a decoded JSON body; a ValueError with a sentence when it is not one."""
         if not isinstance(body, dict) or not isinstance(body.get("sketch"), str):
             raise ValueError('Send JSON {"sketch": "data:image/png;base64,...", ...}.')
-        model, variation, seed = (
-            body.get("model", ""),
-            body.get("variation", False),
-            body.get("seed", 0),
-        )
+        model = body.get("model", "")
+        variation = body.get("variation", False)
+        seed = body.get("seed", 0)
         if not isinstance(model, str) or not isinstance(variation, bool):
             raise ValueError("model must be a string and variation true or false.")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:

@@ -140,17 +140,19 @@ async function photoOf(sketch) {
   }
 }
 
+// Where Gradio's #photo component shows the photo (app_static/photo.html).
+const photoBox = () => document.querySelector("#photo .photo");
+const note = (className, text) => Object.assign(document.createElement("p"), { className, textContent: text });
+
 // A note under the photo shown, until the next photo replaces both.
-function showBusy(note) {
-  const box = document.querySelector("#photo .photo");
-  if (!box) return;
-  box.querySelector(".busy")?.remove();
-  box.append(Object.assign(document.createElement("p"), { className: "problem busy", textContent: note }));
+function showBusy(text) {
+  photoBox()?.querySelector(".busy")?.remove();
+  photoBox()?.append(note("problem busy", text));
 }
 
-// The photo where Gradio's #photo component shows it (app_static/photo.html), or what went wrong.
+// The photo, as photo.html shows it, or what went wrong.
 function showPhoto(url, problem) {
-  const box = document.querySelector("#photo .photo");
+  const box = photoBox();
   if (!box) return;
   box.replaceChildren();
   if (url) {
@@ -160,7 +162,7 @@ function showPhoto(url, problem) {
     Object.assign(link, { download: "photo.jpg", title: "Download the photo", textContent: "Download" });
     box.append(img, link);
   } else if (problem) {
-    box.append(Object.assign(document.createElement("p"), { className: "problem", textContent: problem }));
+    box.append(note("problem", problem));
   }
 }
 

@@ -3,10 +3,11 @@
     python benchmarks/capacity.py [--visitors 1 2 4 8 16] [--seconds 15] [--model DIR_OR_REPO]
 
 Starts `python app.py` on a free port (as benchmarks/soak.py does) and, for each N, runs N threads
-for a fixed time; each sends a drawing through Gradio's plain HTTP API (POST
-/gradio_api/call/translate, then the result stream), waits for its photo and sends the next, with
-a different drawing each time: what N visitors drawing live do (the page keeps one request in
-flight per visitor). Prints a markdown table: photos a second for each visitor and in all, latency
+for a fixed time; each sends a drawing to the live route the page uses (POST /live/photo, live.py;
+with --api through Gradio's plain HTTP API instead: POST /gradio_api/call/translate, then the
+result stream, in a session of its own), waits for its photo and sends the next, with a different
+drawing each time: what N visitors drawing live do (the page keeps one request in flight per
+visitor). Prints a markdown table: photos a second for each visitor and in all, latency
 p50 / p99, and the server's CPU use (from /proc: Linux; 200% is both cores of a 2-core machine).
 Nothing here is a test: the numbers depend on the machine and on what else runs on it.
 """

@@ -4,7 +4,7 @@ what they watch the page send."""
 
 import json
 
-from live import LIVE_PATH
+from live import LIVE_PATH, LIVE_URL
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -19,7 +19,7 @@ CHROMIUM_ARGS = [
 
 # A request that asks for a photo, as the page's fetch sees its URL: the live route (live.py; the
 # page names it relative to itself) or a join of Gradio's queue (the Translate button, ZeroGPU).
-PHOTO_REQUESTS = (LIVE_PATH.lstrip("/"), "/queue/join")
+PHOTO_REQUESTS = (LIVE_URL, "/queue/join")
 
 
 def photo_request_hook(clock: str) -> str:

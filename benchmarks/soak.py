@@ -8,7 +8,8 @@ Starts `python app.py` on a free port with a fresh GRADIO_TEMP_DIR (or uses the 
 then `--clients` threads send `--warmup` calls and then `--calls` more, each through Gradio's plain
 HTTP API (POST /gradio_api/call/translate, then read the result stream): what a script does,
 every call in a session of its own, the worst case for the server's per-session state. With --live
-they call the live route the page uses (POST /live/photo, live.py) instead. Each sketch is one of the examples with a random stroke added, so no two calls are alike.
+they call the live route the page uses (POST /live/photo, live.py) instead. Each sketch is one of
+the examples with a random stroke added, so no two calls are alike.
 
 Prints, as markdown: the server's resident memory (VmRSS, from /proc: Linux) and the size of
 Gradio's cache folder as the calls go by, then failures, calls/s and latency (p50, p99) after the
@@ -38,11 +39,11 @@ from pathlib import Path
 import httpx
 from PIL import Image, ImageDraw
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from live import LIVE_PATH
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from live import LIVE_URL  # noqa: E402
+
 EXAMPLES = sorted((REPO / "examples").glob("*.png"))
 SKETCH_SIZE = 256  # what the page's canvas sends: the model's size
 VARIANTS = 64  # distinct sketches made up front, so the clients spend their time waiting
@@ -98,7 +99,7 @@ def call(http: httpx.Client, url: str, data: list, session: str | None = None) -
 def live_call(http: httpx.Client, url: str, drawing: str) -> str | None:
     """One photo from the live route, as the page asks for it; None when it came, else why not."""
     try:
-        answer = http.post(f"{url}{LIVE_PATH.lstrip('/')}", json={"sketch": drawing})
+        answer = http.post(url + LIVE_URL, json={"sketch": drawing})
         if answer.status_code != 200 or not answer.json().get("photo"):
             return f"HTTP {answer.status_code}: {answer.text[:120]}"
         return None

@@ -17,7 +17,7 @@ from PIL import Image
 
 from app import EXAMPLES, Models, build_demo
 from benchmarks.chromium import CHROMIUM, CHROMIUM_ARGS, photo_request_hook, sketch_sent
-from live import LIVE_PATH
+from live import LIVE_URL
 from pix2pix import Translator
 from pix2pix.hints import PALETTE
 from tests.conftest import framer_that_finds
@@ -308,7 +308,7 @@ def test_a_full_queue_tells_the_visitor_and_the_drawing_gets_its_photo(
 def live_call(url: str) -> None:
     """One photo from the live route, as the page asks for it."""
     sketch = "data:image/png;base64," + base64.b64encode(EXAMPLES[0].read_bytes()).decode()
-    httpx.post(url + LIVE_PATH.lstrip("/"), json={"sketch": sketch}, timeout=60)
+    httpx.post(url + LIVE_URL, json={"sketch": sketch}, timeout=60)
 
 
 # Hair scribbled over the top of the head (above STROKES' face), and where the photo shows it.

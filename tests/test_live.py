@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from app import EXAMPLES
-from live import LIVE_PATH, LivePhotos, PhotoRequest
+from live import LIVE_URL, LivePhotos, PhotoRequest
 from pix2pix import Translator
 from tests.conftest_app import as_sent, decode
 
@@ -23,7 +23,7 @@ SKETCH = "data:image/png;base64," + base64.b64encode(EXAMPLES[0].read_bytes()).d
 
 def post(app_url: str, body) -> httpx.Response:
     options = {"json": body} if not isinstance(body, bytes) else {"content": body}
-    return httpx.post(app_url + LIVE_PATH.lstrip("/"), timeout=60, **options)
+    return httpx.post(app_url + LIVE_URL, timeout=60, **options)
 
 
 def test_the_canvas_gets_the_photo_of_its_sketch(app_url, model_dir):
