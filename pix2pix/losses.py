@@ -51,6 +51,20 @@ def gradient_penalty(
     return weight * ((norm - 1) ** 2).mean()
 
 
+def r1_penalty(
+    discriminator: nn.Module, sketch: torch.Tensor, photo: torch.Tensor, gamma: float
+) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): gamma/2 x the squared gradient of D's scores on real pairs with
+    respect to the photo (the sketch is the condition, not judged). It keeps D from growing steep
+    around the real photos, the steadier alternative to WGAN-GP that StyleGAN2 uses."""
+    photo = photo.detach().requires_grad_(True)
+    scores = discriminator(torch.cat([sketch, photo], 1))
+    scores = scores if isinstance(scores, list) else [scores]
+    total = sum(s.float().sum() for s in scores)
+    (grad,) = torch.autograd.grad(total, photo, create_graph=True)
+    return gamma / 2 * grad.float().pow(2).flatten(1).sum(1).mean()
+
+
 def feature_matching(fake: list[torch.Tensor], real: list[torch.Tensor]) -> torch.Tensor:
     """pix2pixHD's feature matching: the mean over the discriminator's hidden layers of the L1
     distance between the generated and the real photo's activations (the real ones are targets:

@@ -14,12 +14,20 @@ import torch
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file
 
-from pix2pix.losses import GAN_MODES, feature_matching, gan_loss
+from pix2pix.losses import GAN_MODES, feature_matching, gan_loss, r1_penalty
 from pix2pix.networks import MultiScaleDiscriminator
 from tests.conftest import REPO
 from train.__main__ import main
 from train.config import TrainConfig
-from train.loop import Precision, adopt_base_model, build_models, load_data, train, train_step
+from train.loop import (
+    R1_EVERY,
+    Precision,
+    adopt_base_model,
+    build_models,
+    load_data,
+    train,
+    train_step,
+)
 from train.publish import describe_discriminator
 
 
@@ -715,6 +723,53 @@ def test_feature_matching_pulls_generated_activations_towards_real(pairs_dir, tm
     assert plain["G_FM"] == 0  # the paper's loss by default
     with pytest.raises(ValueError, match="lambda-fm needs a PatchGAN"):
         tiny(pairs_dir, tmp_path, lambda_fm=1.0, n_layers_d=0).check()
+
+
+def test_r1_penalty_is_the_squared_gradient_on_the_photo():
+    """For D(pair) = w . photo + v . sketch summed over pixels, the gradient with respect to the
+    photo is w at every pixel: R1 = gamma/2 x pixels x |w|^2, whatever the sketch's weights."""
+    D = torch.nn.Conv2d(4, 1, kernel_size=1, bias=False)
+    with torch.no_grad():
+        D.weight.copy_(torch.tensor([5.0, 1.0, -2.0, 2.0]).view(1, 4, 1, 1))
+    sketch, photo = torch.rand(2, 1, 8, 8), torch.rand(2, 3, 8, 8)
+    assert r1_penalty(D, sketch, photo, gamma=2.0).item() == pytest.approx(64 * 9.0)
+
+
+def test_lazy_r1_changes_the_discriminator_only_on_its_steps(pairs_dir, tmp_path):
+    batch = {"input": torch.rand(1, 1, 32, 32) * 2 - 1, "target": torch.rand(1, 3, 32, 32) * 2 - 1}
+
+    def d_after(step: int, r1: float) -> tuple[dict, float]:
+        torch.manual_seed(0)
+        config = tiny(pairs_dir, tmp_path, r1=r1)
+        models = build_models(config, torch.device("cpu"))
+        losses = train_step(models, batch, config, Precision(False, torch.device("cpu")), step)
+        return models.discriminator.state_dict(), losses["D_R1"]
+
+    def same(a: dict, b: dict) -> bool:
+        return all(torch.equal(a[k], b[k]) for k in a)
+
+    plain, _ = d_after(R1_EVERY, 0.0)
+    off_step, off_r1 = d_after(R1_EVERY - 1, 10.0)
+    on_step, on_r1 = d_after(R1_EVERY, 10.0)
+    assert off_r1 == 0 and same(off_step, d_after(R1_EVERY - 1, 0.0)[0])
+    assert on_r1 > 0 and not same(on_step, plain)
+    with pytest.raises(ValueError, match="--r1"):
+        tiny(pairs_dir, tmp_path, r1=-1.0).check()
+
+
+def test_spectral_norm_bounds_every_discriminator_convolution(pairs_dir, tmp_path):
+    config = tiny(pairs_dir, tmp_path, spectral_norm=True, d_scales=1)
+    D = build_models(config, torch.device("cpu")).discriminator
+    convs = [m for m in D.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in convs)
+    D.train()
+    for _ in range(30):  # power iterations run in training-mode forwards
+        D(torch.rand(1, 4, 32, 32))
+    for conv in convs:
+        largest = torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2)
+        assert largest.item() == pytest.approx(1.0, abs=0.05)
+    plain = build_models(tiny(pairs_dir, tmp_path), torch.device("cpu")).discriminator
+    assert not any(torch.nn.utils.parametrize.is_parametrized(m) for m in plain.modules())
 
 
 @pytest.mark.parametrize("mode", GAN_MODES)

@@ -183,6 +183,15 @@ def test_a_pack_keeps_clean_targets_repeats_rare_traits_and_reads_as_faces(faces
     assert not np.array_equal(first.numpy(), data[specs]["sketch"].numpy())  # a fresh doodle
     assert data[specs]["photo"].shape == (3, 256, 256)
 
+    heavier = tmp_path / "heavier"
+    assert pack_main([str(faces_pairs), "-o", str(heavier), "--extra-repeats", "5"]) == 0
+    shapes = load_shapes(heavier / faces_pairs.name / "train" / "shapes.npz")
+    assert dict(zip(shapes["names"], shapes["repeat"], strict=True)) == {
+        "plain": 1,
+        "specs": 6,
+        "hair": 6,
+    }
+
 
 def test_train_faces_output_is_read_with_fresh_doodles(faces_pairs):
     found = scan_pairs(faces_pairs, split="train")

@@ -177,6 +177,23 @@ class TrainConfig:
         ),
         group="optimisation",
     )
+    r1: float = option(
+        0.0,
+        (
+            "ours: lazy R1 (StyleGAN2): the discriminator's squared gradient on real pairs, with "
+            "respect to the photo, times GAMMA/2, added every 16 steps (times 16); 0: off"
+        ),
+        group="optimisation",
+        metavar="GAMMA",
+    )
+    spectral_norm: bool = option(
+        False,
+        (
+            "ours: spectral normalisation of every discriminator convolution (Miyato et al. "
+            "2018): D's steepness is bounded, which steadies the GAN"
+        ),
+        group="model",
+    )
     ema: float = option(
         0.0,
         (
@@ -340,6 +357,8 @@ class TrainConfig:
         for name in ("doodle_prob", "place_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"--{name.replace('_', '-')} is a probability between 0 and 1.")
+        if self.r1 < 0:
+            raise ValueError("--r1 is a weight: 0 (off) or more, e.g. 1.")
         if not 0 <= self.ema < 1:
             raise ValueError("--ema is a decay between 0 (off) and 1, e.g. 0.999.")
         for name in (

@@ -20,11 +20,12 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from pix2pix.hints import HINT_CHANNELS
-from pix2pix.losses import feature_matching, gan_loss, gradient_penalty
+from pix2pix.losses import feature_matching, gan_loss, gradient_penalty, r1_penalty
 from pix2pix.networks import (
     MultiScaleDiscriminator,
     NLayerDiscriminator,
@@ -122,6 +123,10 @@ def build_models(config: TrainConfig, device: torch.device) -> TrainingModels:
             pair_channels, config.ndf, config.n_layers_d, config.norm
         )
     init_weights(discriminator)
+    if config.spectral_norm:
+        for module in discriminator.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.utils.parametrizations.spectral_norm(module)
     fmt = torch.channels_last
     generator = generator.to(device, memory_format=fmt)
     discriminator = discriminator.to(device, memory_format=fmt)
@@ -197,10 +202,14 @@ class Precision:
         self.scaler.update()
 
 
+R1_EVERY = 16  # lazy R1: the penalty every 16th step, 16 times as heavy (StyleGAN2)
+
+
 def train_step(
-    models: TrainingModels, batch: dict, config: TrainConfig, precision: Precision
+    models: TrainingModels, batch: dict, config: TrainConfig, precision: Precision, step: int = 1
 ) -> dict[str, float]:
-    """The paper's alternating update: D on (sketch, photo) vs (sketch, G(sketch)), then G."""
+    """The paper's alternating update: D on (sketch, photo) vs (sketch, G(sketch)), then G.
+    `step` (counted from 1) decides whether the lazy R1 penalty is due."""
     G, D = models.generator, models.discriminator
     sketch, photo = batch["input"], batch["target"]
     judged = diff_augment if config.diffaugment else (lambda *pairs: pairs)
@@ -217,6 +226,10 @@ def train_step(
         loss_d = (d_fake + d_real) * 0.5
         if config.gan_mode == "wgangp":
             loss_d = loss_d + gradient_penalty(D, real_pair, fake_pair)
+        d_r1 = torch.zeros((), device=fake.device)
+        if config.r1 and step % R1_EVERY == 0:
+            d_r1 = r1_penalty(D, sketch, photo, config.r1) * R1_EVERY
+            loss_d = loss_d + d_r1
     precision.step(loss_d, models.opt_d)
     with precision.autocast():
         # Generator: fool D, and stay close to the true photo (L1, weighted lambda).
@@ -239,6 +252,7 @@ def train_step(
         "D_real": d_real.item(),
         "D_fake": d_fake.item(),
         "G_FM": g_fm.item(),
+        "D_R1": d_r1.item(),
     }
 
 
@@ -357,8 +371,8 @@ def run_steps(
                 for k, v in batch.items()
                 if isinstance(v, torch.Tensor)
             }
-            losses = train_step(models, batch, config, precision)
             step += 1
+            losses = train_step(models, batch, config, precision, step)
             step_in_epoch += 1
             if deadline and time.monotonic() > deadline:
                 last_step = step  # --max-minutes: this step is the last (saved below)

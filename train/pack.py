@@ -29,16 +29,25 @@ from train.shapes import SHAPES_FILE, grow_mask, load_shapes, shrink_mask
 from train.traits import Traits, measure
 
 TRAITS = ("glasses", "beard", "long_hair")
-EXTRA_REPEATS = 2  # a photo with a rare trait is listed 1 + 2 x (its rare traits) times, at most
-MAX_REPEAT = 5
+EXTRA_REPEATS = 2  # the default of --extra-repeats
+MOST_TRAITS_COUNTED = 2  # a photo with all three rare traits is listed as often as one with two
 
 
-def repeat_for(traits: Traits) -> int:
+def repeat_for(traits: Traits, extra: int = EXTRA_REPEATS) -> int:
+    """How often a photo is listed per epoch: once, and `extra` more times for each rare trait it
+    shows (at most two counted)."""
     rare = sum(bool(getattr(traits, name)) for name in TRAITS)
-    return min(MAX_REPEAT, 1 + EXTRA_REPEATS * rare)
+    return 1 + extra * min(rare, MOST_TRAITS_COUNTED)
 
 
-def pack_split(source: Path, out: Path, quality: int, clean: bool, sheets: Path | None) -> dict:
+def pack_split(
+    source: Path,
+    out: Path,
+    quality: int,
+    clean: bool,
+    sheets: Path | None,
+    extra_repeats: int = EXTRA_REPEATS,
+) -> dict:
     shapes = load_shapes(source / SHAPES_FILE)
     names = [str(n) for n in shapes["names"]]
     (out / "photos").mkdir(parents=True, exist_ok=True)
@@ -63,7 +72,7 @@ def pack_split(source: Path, out: Path, quality: int, clean: bool, sheets: Path 
         kept["points"].append(points[LANDMARKS_DRAWN].astype(np.float16))
         kept["person"].append(shrink_mask(person))
         kept["hair"].append(shrink_mask(traits.hair))
-        kept["repeat"].append(repeat_for(traits) if clean else 1)
+        kept["repeat"].append(repeat_for(traits, extra_repeats) if clean else 1)
         for trait in TRAITS:
             kept[trait].append(getattr(traits, trait))
             report[trait] += int(getattr(traits, trait))
@@ -109,6 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", required=True, help="the pack folder")
     p.add_argument("--quality", type=int, default=80, help="WebP quality of the photos")
     p.add_argument("--contact-sheets", metavar="DIR", help="write each measure's photos here")
+    p.add_argument(
+        "--extra-repeats",
+        type=int,
+        default=EXTRA_REPEATS,
+        metavar="N",
+        help="a training photo is listed N more times per epoch for each rare trait it shows "
+        "(glasses, beard, long hair; two at most): LFW is mostly short-haired men",
+    )
     return p
 
 
@@ -125,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
             target = out / pairs.name / split
             sheets = Path(args.contact_sheets) / pairs.name if args.contact_sheets else None
             # held-out splits are packed whole: a cleaned validation set would flatter the model
-            report = pack_split(pairs / split, target, args.quality, split == "train", sheets)
+            report = pack_split(
+                pairs / split, target, args.quality, split == "train", sheets, args.extra_repeats
+            )
             summary[f"{pairs.name}/{split}"] = report
             print(f"{pairs.name}/{split}: {json.dumps(report)}")
     (out / "pack.json").write_text(json.dumps(summary, indent=2) + "\n")

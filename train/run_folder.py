@@ -14,7 +14,7 @@ import csv
 import shutil
 from pathlib import Path
 
-LOSS_COLUMNS = ["step", "epoch", "lr", "G_GAN", "G_L1", "D_real", "D_fake", "G_FM"]
+LOSS_COLUMNS = ["step", "epoch", "lr", "G_GAN", "G_L1", "D_real", "D_fake", "G_FM", "D_R1"]
 
 
 # What a run writes: --overwrite deletes these and nothing else.
