@@ -96,6 +96,10 @@ def measure(setting: Setting, device: str, steps: int) -> dict:
         "s_per_step": seconds,
         "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "gpu_mib": peak,
+        # --amp on a CPU without native bf16 trains in fp32 (train.loop.Precision)
+        "precision": "fp32 (--amp ignored)"
+        if precision.emulated
+        else ("amp (bf16)" if precision.enabled else "fp32"),
     }
 
 
@@ -152,7 +156,7 @@ def main() -> None:
         print(
             f"| {setting.label} | {'sketch + hints' if setting.hints else 'sketch'} "
             f"| {setting.threads or torch.get_num_threads()} "
-            f"| {setting.batch} | {'amp (bf16)' if setting.amp else 'fp32'} "
+            f"| {setting.batch} | {r['precision']} "
             f"| {loss} | {r['s_per_step']:.3f} | "
             f"{1 / r['s_per_step']:.2f} | {setting.batch / r['s_per_step']:.1f} "
             f"| {r['rss_mib']:.0f} | {gpu} |",

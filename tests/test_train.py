@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 from pix2pix.losses import GAN_MODES, feature_matching, gan_loss, r1_penalty
 from pix2pix.networks import MultiScaleDiscriminator
 from tests.conftest import REPO
+from train import loop as loop_module
 from train.__main__ import main
 from train.config import TrainConfig
 from train.loop import (
@@ -503,16 +504,30 @@ def test_other_gan_modes_train(pairs_dir, tmp_path, gan_mode):
     assert all(np.isfinite(v) for v in losses.values())
 
 
-def test_amp_step_runs_in_bf16(pairs_dir, tmp_path):
+def test_amp_step_runs_in_bf16(pairs_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(loop_module, "cpu_has_bf16", lambda: True)  # as on an AVX-512 BF16 CPU
     config = tiny(pairs_dir, tmp_path, amp=True)
     models = build_models(config, torch.device("cpu"))
     before = models.generator.model.model[0].weight.clone()
     batch = {"input": torch.rand(1, 1, 32, 32) * 2 - 1, "target": torch.rand(1, 3, 32, 32) * 2 - 1}
     precision = Precision(True, torch.device("cpu"))
-    assert precision.dtype == torch.bfloat16
+    assert precision.enabled and precision.dtype == torch.bfloat16
+    seen = []
+    hook = models.generator.model.model[0].register_forward_hook(
+        lambda module, args, out: seen.append(out.dtype)
+    )
     train_step(models, batch, config, precision)
+    hook.remove()
+    assert seen == [torch.bfloat16]
     assert models.generator.model.model[0].weight.dtype == torch.float32  # master weights stay fp32
     assert not torch.equal(before, models.generator.model.model[0].weight)
+
+
+def test_amp_is_ignored_and_said_where_the_cpu_would_emulate_bf16(monkeypatch):
+    monkeypatch.setattr(loop_module, "cpu_has_bf16", lambda: False)
+    precision = Precision(True, torch.device("cpu"))
+    assert not precision.enabled and "--amp ignored" in precision.name
+    assert Precision(False, torch.device("cpu")).name == "fp32"
 
 
 def test_ddp_two_processes_on_cpu_stay_equal(pairs_dir, tmp_path):

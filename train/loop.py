@@ -33,6 +33,7 @@ from pix2pix.networks import (
     UNetGenerator,
     init_weights,
 )
+from pix2pix.translate import cpu_has_bf16
 from train.augment import diff_augment
 from train.config import TrainConfig
 from train.console import Progress, start_up, trained
@@ -177,17 +178,23 @@ def adopt_base_model(config: TrainConfig) -> tuple[TrainConfig, list[str]]:
 
 
 class Precision:
-    """--amp: bf16 autocast where the device has bf16, else fp16 with a gradient scaler."""
+    """--amp: bf16 autocast where the device has bf16, else fp16 with a gradient scaler.
+
+    A CPU without native bf16 (AVX-512 BF16 or AMX) emulates it: on an AVX2 EPYC a step of the
+    bundled model took 8.5 s in bf16 against 0.34 s in fp32. There --amp is ignored, and said so."""
 
     def __init__(self, enabled: bool, device: torch.device):
         bf16 = device.type == "cpu" or (device.type == "cuda" and torch.cuda.is_bf16_supported())
         self.dtype = torch.bfloat16 if bf16 else torch.float16
-        self.enabled = enabled
+        self.emulated = enabled and device.type == "cpu" and not cpu_has_bf16()
+        self.enabled = enabled and not self.emulated
         self.device_type = device.type
         self.scaler = torch.amp.GradScaler(device.type, enabled=enabled and not bf16)
 
     @property
     def name(self) -> str:
+        if self.emulated:
+            return "fp32 (--amp ignored: this CPU has no native bf16, and emulated bf16 is ~25x slower)"
         if not self.enabled:
             return "fp32"
         scaling = " with loss scaling" if self.scaler.is_enabled() else ""
