@@ -25,6 +25,7 @@ from pix2pix.framing import (
 from pix2pix.hints import HINT_CHANNELS, no_hints
 from pix2pix.imaging import Placement, to_photo, to_sketch_tensor
 from pix2pix.networks import UNetGenerator
+from pix2pix.variation import with_variation
 
 RUNTIMES = ("torch", "onnxruntime")
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "checkpoints" / "faces"
@@ -166,8 +167,9 @@ class Translator:
         model, coloured strokes in it are colour hints (pix2pix.hints.split_drawing); any other
         model sees the whole drawing in grey.
 
-        seed=None is deterministic; an int turns on the paper's dropout noise with that seed, so
-        different seeds give different photos of one sketch.
+        seed=None is deterministic; an int turns on the paper's dropout noise with that seed and,
+        for a hint model on a framed face drawn without hints, paints the seed's skin tone and hair
+        colour as hints (pix2pix.variation), so different seeds give different people.
         """
         return self.translate_batch([image], seed=seed)[0]
 
@@ -185,6 +187,13 @@ class Translator:
             batch = torch.stack(
                 [
                     sketch if f is None else frame(sketch, f, fill)
+                    for sketch, f in zip(batch, framings, strict=True)
+                ]
+            )
+        if seed is not None and self.hints:  # another person: the seed's skin and hair colours
+            batch = torch.stack(
+                [
+                    sketch if f is None else with_variation(sketch, seed)
                     for sketch, f in zip(batch, framings, strict=True)
                 ]
             )

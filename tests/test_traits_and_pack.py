@@ -17,6 +17,7 @@ from tests.test_faces import LANDMARKS, head_mask
 from train.data import PairDataset, find_pairs, scan_pairs
 from train.doodle import FACE_OVAL, LANDMARKS_DRAWN, draw_doodle
 from train.pack import main as pack_main
+from train.palette import binned
 from train.shapes import grow_mask, load_shapes, shrink_mask
 from train.traits import measure
 
@@ -229,3 +230,18 @@ def test_doodle_variants_are_drawn_once_and_reused_over_the_epochs(faces_pairs, 
     assert drawn.stat().st_mtime_ns == before  # read, not drawn again
     with pytest.raises(ValueError, match="doodle_cache"):
         PairDataset(pairs, doodle_variants=2)
+
+
+def test_the_variation_palette_gives_dark_and_light_tones_equal_room():
+    """LFW is mostly light-skinned: binning by luminance gives the few dark faces their own tones
+    rather than one in ten."""
+    rng = np.random.default_rng(0)
+    light = rng.normal((220, 170, 140), 4, size=(900, 3))
+    dark = rng.normal((110, 75, 55), 4, size=(100, 3))
+    tones = binned(np.concatenate([light, dark]).astype(np.float32), bins=4)
+    assert tones == sorted(tones, key=sum)  # darkest first
+    assert max(abs(a - b) for a, b in zip(tones[0], (110, 75, 55), strict=True)) <= 3
+    assert max(abs(a - b) for a, b in zip(tones[-1], (220, 170, 140), strict=True)) <= 3
+    few = [[165.0, 120.0, 95.0]] * 4  # alone in a bin of their own: four photos are no tone
+    tones = binned(np.concatenate([light, dark, few]).astype(np.float32), bins=4)
+    assert tones == binned(np.concatenate([light, dark]).astype(np.float32), bins=4)  # no tone

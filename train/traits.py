@@ -48,6 +48,8 @@ class Traits:
     sharpness: float
     blown_out: float
     skin_share: float
+    skin: tuple[int, int, int]  # RGB: the cheeks' median colour
+    hair_colour: tuple[int, int, int] | None  # RGB: the crown's median colour; None: no hair seen
 
     @property
     def glasses(self) -> bool:
@@ -130,7 +132,7 @@ def measure(photo: np.ndarray, points: np.ndarray, person: np.ndarray) -> Traits
     wide = _polygon(shape, face_oval(points, 1.45))
     bands = wide & ~grown & (rows >= mouth_y) & (rows <= chin_y)
     crown = hair & (rows < float(points[list(IRISES), 1].mean()) - 0.3 * eye_distance)
-    beside_jaw = 0.0
+    beside_jaw, hair_colour = 0.0, None
     if bands.any() and crown.sum() > 0.1 * eye_distance**2:
         hair_colour = np.median(colours[crown], axis=0)
         like_hair = np.linalg.norm(colours - hair_colour, axis=-1) < 50
@@ -168,4 +170,19 @@ def measure(photo: np.ndarray, points: np.ndarray, person: np.ndarray) -> Traits
     sharpness = float(laplacian[face].std()) if face.any() else 0.0
     blown_out = float((light[face] >= 250).mean()) if face.any() else 0.0
     skin_share = float((distance[oval] < 60).mean()) if oval.any() else 0.0
-    return Traits(hair, bridge, chin, beside_jaw, sharpness, blown_out, skin_share)
+    return Traits(
+        hair,
+        bridge,
+        chin,
+        beside_jaw,
+        sharpness,
+        blown_out,
+        skin_share,
+        _rgb(skin),
+        None if hair_colour is None else _rgb(hair_colour),
+    )
+
+
+def _rgb(colour: np.ndarray) -> tuple[int, int, int]:
+    r, g, b = (round(float(c)) for c in colour)
+    return r, g, b
