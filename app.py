@@ -65,8 +65,8 @@ PHOTO_QUALITY = 95  # the JPEG quality of the photos sent (photo_data_url)
 API_DESCRIPTION = (
     "Sketch in, photo out. sketch: a PNG data URL, an image file (handle_file) or a canvas dict "
     "{background, layers, composite}; '' gives no photo (None). model: '' for the default model or "
-    "one of the names listed under Options. variation: keep dropout on, so each seed gives another "
-    "photo. Returns the photo as a JPEG data URL ('data:image/jpeg;base64,...', quality 95)."
+    "one of the names listed under Options. variation: each seed gives another person (a skin "
+    "tone and hair colour of its own, and dropout noise). Returns the photo as a JPEG data URL ('data:image/jpeg;base64,...', quality 95)."
 )
 
 
@@ -338,7 +338,7 @@ def build_demo(
                 variation = gr.Checkbox(
                     False,
                     label="Variation",
-                    info="Keep dropout on, as in the paper: each seed gives a different photo.",
+                    info="Each seed gives another person: its own skin tone and hair colour, and dropout noise.",
                 )
                 seed = gr.Number(label="Seed", value=0, precision=0, minimum=0)
 
