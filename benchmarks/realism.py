@@ -15,6 +15,9 @@ For each model, on held-out data only:
   the training doodles) drawn again bald and with long hair, and without and with glasses, the
   same seed otherwise: how much darker the photo gets where the long hair was drawn beside the jaw,
   and on the bridge between the eyes where glasses were drawn (levels of 255).
+- seeds: how far the face's colour (mean RGB between the eyes and the mouth) moves between the
+  Variation seeds 1-4 of one drawing (median over the 36 doodles and the pairs of seeds): does a
+  seed give another person?
 - a grid: the same held-out doodles, each model's photo, the real photo.
 
     python benchmarks/realism.py --val pairs/val_pack/lfw/val --model checkpoints/faces \\
@@ -194,6 +197,28 @@ def drawn_traits(translator: Translator) -> tuple[float, float]:
     return float(np.mean(hair)), float(np.mean(bridge))
 
 
+def seed_variety(translator: Translator, seeds: tuple[int, ...] = (1, 2, 3, 4)) -> float:
+    """The median, over the 36 evaluation doodles and pairs of seeds, of how far the face's colour
+    (the mean RGB of the cheeks and nose, between the eyes and the mouth) moves between seeds."""
+    apart = []
+    for seed, style in enumerate(styles()):
+        doodle = draw_eval_doodle(style, seed)
+        scale = MODEL_SIZE / doodle.image.width
+        eyes, mouth = doodle.points[:2] * scale, doodle.points[3] * scale
+        eye_distance = float(np.linalg.norm(eyes[1] - eyes[0]))
+        top, bottom = int(eyes[:, 1].mean() + 0.3 * eye_distance), int(mouth[1])
+        left, right = int(eyes[:, 0].min()), int(eyes[:, 0].max())
+        picture = doodle.image.resize((MODEL_SIZE,) * 2)
+        faces = [
+            np.asarray(translator.translate(picture, seed=s), np.float32)[top:bottom, left:right]
+            .reshape(-1, 3)
+            .mean(axis=0)
+            for s in seeds
+        ]
+        apart += [float(np.linalg.norm(a - b)) for a, b in itertools.combinations(faces, 2)]
+    return float(np.median(apart))
+
+
 def grid(doodles, columns: dict[str, list[Image.Image]], rows: int, cell: int = 128) -> Image.Image:
     names = ["doodle", *columns]
     sheet = Image.new("RGB", (cell * len(names), cell * rows + 16), "white")
@@ -221,9 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     columns: dict[str, list[Image.Image]] = {}
     print(f"{len(real)} held-out photos of people never trained on ({args.val})\n")
     print(
-        "| model | critic accuracy | same person | long hair: darker beside the jaw | glasses: darker on the bridge |"
+        "| model | critic accuracy | same person | long hair: darker beside the jaw | glasses: darker on the bridge | seeds: face colour apart |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     reference = same_person_share(real)
     for model in args.model:
         translator = Translator(model, device="cpu", dtype=torch.float32)
@@ -234,11 +259,12 @@ def main(argv: list[str] | None = None) -> int:
         hair, bridge = drawn_traits(translator)
         same_text = "-" if same is None else f"{100 * same[0]:.0f}% ({same[1]} faces)"
         print(
-            f"| {model} | {100 * accuracy:.1f}% | {same_text} | {hair:.0f} | {bridge:.0f} |",
+            f"| {model} | {100 * accuracy:.1f}% | {same_text} | {hair:.0f} | {bridge:.0f} "
+            f"| {seed_variety(translator):.0f} |",
             flush=True,
         )
     if reference is not None:
-        print(f"| real photos | - | {100 * reference[0]:.0f}% ({reference[1]} faces) | - | - |")
+        print(f"| real photos | - | {100 * reference[0]:.0f}% ({reference[1]} faces) | - | - | - |")
     if args.grid:
         columns["real"] = real
         args.grid.parent.mkdir(parents=True, exist_ok=True)
