@@ -237,7 +237,7 @@ def moved_examples(examples: list[Example], judges: Judges) -> list[Example]:
     drawn points are the mesh's on the moved true photo."""
     moved = []
     for k, example in enumerate(examples):
-        doodle, photo = place_on_paper(example.doodle, example.photo, np.random.default_rng(k))
+        doodle, photo, _ = place_on_paper(example.doodle, example.photo, np.random.default_rng(k))
         moved.append(Example(example.name, doodle, judges.face_points(np.asarray(photo)), photo))
     return moved
 

@@ -105,16 +105,21 @@ def to_sketch_tensor(
     return tensor.contiguous(), placement
 
 
-def fit_square(image: Image.Image, size: int) -> tuple[Image.Image, Placement]:
+def fit_square(
+    image: Image.Image, size: int, nearest: bool = False
+) -> tuple[Image.Image, Placement]:
     """The image on a white size x size square: the long side resized to `size` (bicubic when
     growing; block means then LANCZOS when shrinking, see to_sketch_tensor), the short side
     padded, centred; and where it went. The one way a picture is brought to the generator's size,
-    for the Translator and the trainer alike, so that training sees what the app sends."""
+    for the Translator and the trainer alike, so that training sees what the app sends.
+    nearest: resize by nearest neighbour, for a map of labels (whose values must not blend)."""
     width, height = image.size
     scale = size / max(width, height)
     new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
     if new_size != image.size:
-        if scale < 1:
+        if nearest:
+            image = image.resize(new_size, Image.Resampling.NEAREST)
+        elif scale < 1:
             image = image.resize(new_size, Image.Resampling.LANCZOS, reducing_gap=1.0)
         else:
             image = image.resize(new_size, Image.Resampling.BICUBIC)

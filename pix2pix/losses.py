@@ -72,3 +72,27 @@ def feature_matching(fake: list[torch.Tensor], real: list[torch.Tensor]) -> torc
     return sum(
         F.l1_loss(f.float(), r.detach().float()) for f, r in zip(fake, real, strict=True)
     ) / len(fake)
+
+
+def region_loss(
+    logits: torch.Tensor, regions: torch.Tensor | None, ignore: int = 255
+) -> torch.Tensor:
+    """OASIS's loss for a region discriminator's per-pixel logits (B, R + 1, H, W).
+
+    regions (B, H, W) names each pixel's region (`ignore` where unknown): the loss of a real photo
+    for D, and of a generated one for G. Each region is weighted by the inverse of its share of the
+    known pixels, so the small ones (irises, lips) count as much as skin and background.
+    regions None: every pixel should be called fake (the last logit), D's loss on generated photos."""
+    logits = logits.float()
+    if regions is None:
+        fake = torch.full(logits.shape[:1] + logits.shape[2:], logits.shape[1] - 1)
+        return F.cross_entropy(logits, fake.to(logits.device))
+    known = regions[regions != ignore]
+    if known.numel() == 0:
+        return logits.sum() * 0  # nothing to name in this batch (no face pairs)
+    counts = torch.bincount(known, minlength=logits.shape[1]).float()
+    present = (counts > 0).sum()
+    weights = torch.where(counts > 0, known.numel() / (counts * present), torch.zeros_like(counts))
+    per_pixel = F.cross_entropy(logits, regions, ignore_index=ignore, reduction="none")
+    safe = regions.clamp(max=logits.shape[1] - 1)
+    return (per_pixel * weights[safe] * (regions != ignore)).sum() / known.numel()

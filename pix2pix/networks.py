@@ -443,6 +443,42 @@ class PixelDiscriminator(nn.Module):
         return self.model(pair)
 
 
+class RegionDiscriminator(nn.Module):
+    """OASIS's segmentation discriminator (Schönfeld et al. 2021), small: an encoder-decoder with
+    skips that gives each pixel of a photo `regions + 1` logits, the regions of a face (skin, iris,
+    lips, ...) and a last one for "fake". Where a PatchGAN says how real a 70x70 patch looks, this
+    says which pixels fail and as what, so a pale iris is punished at the iris. It sees the photo
+    alone: it must find the regions in the pixels, not read them off the sketch. Its decoder stops
+    at half the photo's side and the logits are enlarged from there: a region is never one pixel
+    wide, and the last full-size layer would have cost a third of the network."""
+
+    def __init__(self, regions: int, in_channels: int = 3, ndf: int = 16, depth: int = 4):
+        super().__init__()
+        widths = [min(ndf * 2**i, ndf * 4) for i in range(depth + 1)]
+        self.stem = nn.Conv2d(in_channels, widths[0], 3, padding=1)
+        self.down = nn.ModuleList(
+            nn.Conv2d(widths[i], widths[i + 1], 4, stride=2, padding=1) for i in range(depth)
+        )
+        self.up = nn.ModuleList(
+            nn.Conv2d(widths[i + 1] + widths[i], widths[i], 3, padding=1)
+            for i in reversed(range(1, depth))
+        )
+        self.head = nn.Conv2d(widths[1], regions + 1, 1)
+
+    def forward(self, photo: torch.Tensor) -> torch.Tensor:
+        x = F.leaky_relu(self.stem(photo), 0.2)
+        skips = []
+        for conv in self.down:
+            x = F.leaky_relu(conv(x), 0.2)
+            skips.append(x)
+        skips.pop()  # the bottom of the U: x itself
+        for conv in self.up:
+            skip = skips.pop()
+            x = F.interpolate(x, size=skip.shape[-2:], mode="nearest")
+            x = F.leaky_relu(conv(torch.cat([x, skip], 1)), 0.2)
+        return F.interpolate(self.head(x), size=photo.shape[-2:], mode="bilinear")
+
+
 def init_weights(net: nn.Module, init_type: str = "normal", gain: float = 0.02) -> nn.Module:
     """The paper's init: conv weights N(0, gain), norm weights N(1, gain), biases 0."""
     if init_type not in INIT_TYPES:

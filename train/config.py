@@ -186,6 +186,16 @@ class TrainConfig:
         group="optimisation",
         metavar="GAMMA",
     )
+    lambda_regions: float = option(
+        0.0,
+        (
+            "ours: weight of the face-region discriminator's loss (OASIS): a second discriminator "
+            "names each pixel of the photo (skin, eye white, iris, lips, brow, hair, person, "
+            "background) or calls it fake, so that flaws are punished where they are; needs faces "
+            "data (python -m train.faces or train.pack); 0: off"
+        ),
+        group="optimisation",
+    )
     spectral_norm: bool = option(
         False,
         (
@@ -357,6 +367,12 @@ class TrainConfig:
         for name in ("doodle_prob", "place_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"--{name.replace('_', '-')} is a probability between 0 and 1.")
+        if self.lambda_regions < 0:
+            raise ValueError("--lambda-regions cannot be negative.")
+        if self.lambda_regions and self.direction != "sketch2photo":
+            raise ValueError(
+                "--lambda-regions judges face photos: it needs --direction sketch2photo."
+            )
         if self.r1 < 0:
             raise ValueError("--r1 is a weight: 0 (off) or more, e.g. 1.")
         if not 0 <= self.ema < 1:

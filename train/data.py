@@ -48,6 +48,7 @@ from pix2pix.hints import stack_input
 from pix2pix.imaging import IMAGE_SUFFIXES, fit_square
 from train.doodle import draw_doodle
 from train.hints import sample_hints
+from train.regions import IGNORE, REGIONS, draw_regions
 from train.shapes import SHAPE_SIZE, SHAPES_FILE, grow_mask, load_shapes
 
 LAYOUTS = ("auto", "faces", "cuhk", "folders", "aligned", "csv", "photos")
@@ -460,6 +461,7 @@ class PairDataset(torch.utils.data.Dataset):
         place_prob: float = 0.0,
         doodle_variants: int = 0,
         doodle_cache: Path | None = None,
+        regions: bool = False,
     ):
         if not pairs:
             raise ValueError("The data set has no pairs to train on.")
@@ -486,6 +488,7 @@ class PairDataset(torch.utils.data.Dataset):
             raise ValueError("doodle_variants is 0 or more, and needs a doodle_cache folder.")
         self.doodle_variants = doodle_variants
         self.doodle_cache = doodle_cache
+        self.regions = regions
         self.epoch = 0
         # read once here, before the loader's workers fork (they share the arrays)
         self._shapes = {
@@ -504,6 +507,15 @@ class PairDataset(torch.utils.data.Dataset):
             }
         points = shapes["points"][i].astype(np.float64) * size / SHAPE_SIZE
         return draw_doodle(points, grow_mask(shapes["person"][i], size), rng, size, traits)
+
+    def _face_regions(self, pair: Pair, photo: Image.Image) -> Image.Image:
+        """The region map of train.regions for a faces-layout photo; all IGNORE for other pairs."""
+        if pair.face is None:
+            return Image.new("L", photo.size, IGNORE)
+        shapes, i, size = self._shapes[pair.shapes], pair.face, photo.width
+        points = shapes["points"][i].astype(np.float64) * size / SHAPE_SIZE
+        hair = grow_mask(shapes["hair"][i], size) if "hair" in shapes else None
+        return draw_regions(points, grow_mask(shapes["person"][i], size), hair, size)
 
     def _kept_face(self, pair: Pair, photo: Image.Image, i: int) -> Image.Image:
         """This epoch's variant of example i's doodle: read from doodle_cache, or drawn with its own
@@ -545,10 +557,11 @@ class PairDataset(torch.utils.data.Dataset):
 
             style = "doodle" if doodle else self.sketch_style
             sketch = sketchify(photo, style=style, rng=rng)
-        sketch, photo = self._resize_crop_flip(sketch, photo, rng)
+        regions = self._face_regions(pair, photo) if self.regions else None
+        sketch, photo, regions = self._resize_crop_flip(sketch, photo, rng, regions)
         # drawn only when asked for, so runs without it keep their random stream (exact resume)
         if self.augment and self.place_prob and rng.random() < self.place_prob:
-            sketch, photo = place_on_paper(sketch, photo, rng)
+            sketch, photo, regions = place_on_paper(sketch, photo, rng, regions)
         hints = sample_hints(np.asarray(photo), rng) if self.hints else None
         sketch, photo = _to_tensor(sketch), _to_tensor(photo)
         source, target = (sketch, photo) if self.direction == "sketch2photo" else (photo, sketch)
@@ -556,33 +569,49 @@ class PairDataset(torch.utils.data.Dataset):
             colours, mask = hints
             mask = torch.from_numpy(mask[None].astype(np.float32))
             source = stack_input(sketch, _to_tensor(Image.fromarray(colours)), mask)
-        return {
+        example = {
             "sketch": sketch,
             "photo": photo,
             "input": source,
             "target": target,
             "name": pair.name,
         }
+        if regions is not None:
+            example["regions"] = torch.from_numpy(np.asarray(regions, np.int64))
+        return example
 
-    def _resize_crop_flip(self, sketch: Image.Image, photo: Image.Image, rng: np.random.Generator):
+    def _resize_crop_flip(
+        self,
+        sketch: Image.Image,
+        photo: Image.Image,
+        rng: np.random.Generator,
+        regions: Image.Image | None = None,
+    ) -> tuple[Image.Image, Image.Image, Image.Image | None]:
+        """The pair (and its region map, moved alike, resized by nearest neighbour) cropped and
+        flipped together."""
         size = self.image_size
         if not self.augment:
-            return tuple(fit_square(im, size)[0] for im in (sketch, photo))
-        x, y = (int(v) for v in rng.integers(0, self.load_size - size + 1, size=2))
-        flip = rng.random() < 0.5
+            x, y, flip, load = 0, 0, False, size
+        else:
+            x, y = (int(v) for v in rng.integers(0, self.load_size - size + 1, size=2))
+            flip, load = rng.random() < 0.5, self.load_size
         out = []
-        for im in (sketch, photo):
-            im = fit_square(im, self.load_size)[0]
-            im = im.crop((x, y, x + size, y + size))
-            out.append(im.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if flip else im)
-        return tuple(out)
+        for im, labels in ((sketch, False), (photo, False), (regions, True)):
+            if im is not None:
+                im = fit_square(im, load, nearest=labels)[0].crop((x, y, x + size, y + size))
+                im = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if flip else im
+            out.append(im)
+        return out[0], out[1], out[2]
 
 
 def place_on_paper(
-    sketch: Image.Image, photo: Image.Image, rng: np.random.Generator
-) -> tuple[Image.Image, Image.Image]:
+    sketch: Image.Image,
+    photo: Image.Image,
+    rng: np.random.Generator,
+    regions: Image.Image | None = None,
+) -> tuple[Image.Image, Image.Image, Image.Image | None]:
     """The pair shrunk to a random 50-100% of its side and laid at the same random spot on white
-    paper of the same size."""
+    paper of the same size; the region map alike, on paper that is background."""
     size = sketch.width
     side = max(1, round(size * rng.uniform(0.5, 1.0)))
     x, y = (int(v) for v in rng.integers(0, size - side + 1, size=2))
@@ -591,7 +620,11 @@ def place_on_paper(
         paper = Image.new(im.mode, im.size, "white")
         paper.paste(im.resize((side, side), Image.Resampling.LANCZOS), (x, y))
         out.append(paper)
-    return out[0], out[1]
+    if regions is not None:
+        paper = Image.new("L", regions.size, REGIONS.index("background"))
+        paper.paste(regions.resize((side, side), Image.Resampling.NEAREST), (x, y))
+        regions = paper
+    return out[0], out[1], regions
 
 
 @dataclass

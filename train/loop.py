@@ -25,11 +25,12 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from pix2pix.hints import HINT_CHANNELS
-from pix2pix.losses import feature_matching, gan_loss, gradient_penalty, r1_penalty
+from pix2pix.losses import feature_matching, gan_loss, gradient_penalty, r1_penalty, region_loss
 from pix2pix.networks import (
     MultiScaleDiscriminator,
     NLayerDiscriminator,
     PixelDiscriminator,
+    RegionDiscriminator,
     UNetGenerator,
     init_weights,
 )
@@ -51,6 +52,7 @@ from train.distributed import (
     parameter_checksum,
     setup_device,
 )
+from train.regions import IGNORE, REGIONS
 from train.report import loss_curve, sample_grid
 from train.run_folder import keep_loss_rows, log_losses, refuse_existing_run, start_run_dir
 from train.split import load_data
@@ -66,6 +68,7 @@ class TrainingModels:
     sched_g: torch.optim.lr_scheduler.LambdaLR
     sched_d: torch.optim.lr_scheduler.LambdaLR
     ema: UNetGenerator | None = None  # --ema: the moving average of the generator's weights
+    regions: torch.nn.Module | None = None  # --lambda-regions: the face-region discriminator
 
     @property
     def bare_generator(self) -> UNetGenerator:
@@ -124,33 +127,38 @@ def build_models(config: TrainConfig, device: torch.device) -> TrainingModels:
             pair_channels, config.ndf, config.n_layers_d, config.norm
         )
     init_weights(discriminator)
-    if config.spectral_norm:
-        for module in discriminator.modules():
+    judges = [discriminator]
+    if config.lambda_regions:
+        judges.append(init_weights(RegionDiscriminator(len(REGIONS), ndf=max(1, config.ndf // 2))))
+    for judge in judges:
+        for module in judge.modules() if config.spectral_norm else []:
             if isinstance(module, nn.Conv2d):
                 nn.utils.parametrizations.spectral_norm(module)
     fmt = torch.channels_last
     generator = generator.to(device, memory_format=fmt)
-    discriminator = discriminator.to(device, memory_format=fmt)
+    judges = [judge.to(device, memory_format=fmt) for judge in judges]
     if dist.is_initialized():
         ids = [device.index] if device.type == "cuda" else None
         generator = DistributedDataParallel(generator, device_ids=ids)
-        discriminator = DistributedDataParallel(discriminator, device_ids=ids)
+        judges = [DistributedDataParallel(judge, device_ids=ids) for judge in judges]
     fused = {"fused": True} if device.type in ("cuda", "cpu") else {}
     adam = dict(lr=config.lr, betas=(config.beta1, 0.999), **fused)
     opt_g = torch.optim.Adam(generator.parameters(), **adam)
-    opt_d = torch.optim.Adam(discriminator.parameters(), **adam)
+    # One optimiser (and schedule) for the discriminators: they learn side by side.
+    opt_d = torch.optim.Adam([p for judge in judges for p in judge.parameters()], **adam)
     rule = linear_decay(config)
     ema = None
     if config.ema:
         ema = copy.deepcopy(bare(generator)).requires_grad_(False)
     return TrainingModels(
         generator,
-        discriminator,
+        judges[0],
         opt_g,
         opt_d,
         torch.optim.lr_scheduler.LambdaLR(opt_g, rule),
         torch.optim.lr_scheduler.LambdaLR(opt_d, rule),
         ema,
+        judges[1] if len(judges) > 1 else None,
     )
 
 
@@ -216,8 +224,10 @@ def train_step(
     models: TrainingModels, batch: dict, config: TrainConfig, precision: Precision, step: int = 1
 ) -> dict[str, float]:
     """The paper's alternating update: D on (sketch, photo) vs (sketch, G(sketch)), then G.
-    `step` (counted from 1) decides whether the lazy R1 penalty is due."""
-    G, D = models.generator, models.discriminator
+    `step` (counted from 1) decides whether the lazy R1 penalty is due. With --lambda-regions the
+    region discriminator R learns beside D (name each pixel of the photo, call G's pixels fake),
+    and G is also scored by how well R finds the true photo's regions in its photo."""
+    G, D, R = models.generator, models.discriminator, models.regions
     sketch, photo = batch["input"], batch["target"]
     judged = diff_augment if config.diffaugment else (lambda *pairs: pairs)
     with precision.autocast():
@@ -237,6 +247,12 @@ def train_step(
         if config.r1 and step % R1_EVERY == 0:
             d_r1 = r1_penalty(D, sketch, photo, config.r1) * R1_EVERY
             loss_d = loss_d + d_r1
+        d_regions = torch.zeros((), device=fake.device)
+        if R is not None:
+            R.requires_grad_(True)
+            d_regions = region_loss(R(photo), batch["regions"], IGNORE)
+            d_regions = d_regions + region_loss(R(fake.detach()), None)
+            loss_d = loss_d + d_regions
     precision.step(loss_d, models.opt_d)
     with precision.autocast():
         # Generator: fool D, and stay close to the true photo (L1, weighted lambda).
@@ -251,7 +267,11 @@ def train_step(
             scores, g_fm = D(fake_pair), torch.zeros((), device=fake.device)
         g_gan = gan_loss(scores, True, config.gan_mode, for_discriminator=False)
         g_l1 = F.l1_loss(fake.float(), photo.float()) * config.lambda_l1
-    precision.step(g_gan + g_l1 + g_fm, models.opt_g)
+        g_regions = torch.zeros((), device=fake.device)
+        if R is not None:
+            R.requires_grad_(False)
+            g_regions = region_loss(R(fake), batch["regions"], IGNORE) * config.lambda_regions
+    precision.step(g_gan + g_l1 + g_fm + g_regions, models.opt_g)
     models.update_ema(config.ema)
     return {
         "G_GAN": g_gan.item(),
@@ -260,6 +280,8 @@ def train_step(
         "D_fake": d_fake.item(),
         "G_FM": g_fm.item(),
         "D_R1": d_r1.item(),
+        "G_REG": g_regions.item(),
+        "D_REG": d_regions.item(),
     }
 
 
@@ -374,7 +396,9 @@ def run_steps(
         )  # masks after a mid-epoch resume would differ from an uninterrupted run
         for batch in loader:
             batch = {
-                k: v.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+                k: v.to(device, non_blocking=True).contiguous(
+                    memory_format=torch.channels_last if v.ndim == 4 else torch.contiguous_format
+                )
                 for k, v in batch.items()
                 if isinstance(v, torch.Tensor)
             }

@@ -14,7 +14,19 @@ import csv
 import shutil
 from pathlib import Path
 
-LOSS_COLUMNS = ["step", "epoch", "lr", "G_GAN", "G_L1", "D_real", "D_fake", "G_FM", "D_R1"]
+LOSS_COLUMNS = [
+    "step",
+    "epoch",
+    "lr",
+    "G_GAN",
+    "G_L1",
+    "D_real",
+    "D_fake",
+    "G_FM",
+    "D_R1",
+    "G_REG",
+    "D_REG",
+]
 
 
 # What a run writes: --overwrite deletes these and nothing else.

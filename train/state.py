@@ -51,6 +51,7 @@ def save_state(
         "generator": models.bare_generator.state_dict(),
         "ema": models.ema.state_dict() if models.ema is not None else None,
         "discriminator": bare(models.discriminator).state_dict(),
+        "regions": bare(models.regions).state_dict() if models.regions is not None else None,
         "opt_g": models.opt_g.state_dict(),
         "opt_d": models.opt_d.state_dict(),
         "sched_g": models.sched_g.state_dict(),
@@ -77,6 +78,8 @@ def load_state(
     if models.ema is not None:
         models.ema.load_state_dict(state["ema"])
     bare(models.discriminator).load_state_dict(state["discriminator"])
+    if models.regions is not None:
+        bare(models.regions).load_state_dict(state["regions"])
     models.opt_g.load_state_dict(state["opt_g"])
     models.opt_d.load_state_dict(state["opt_d"])
     models.sched_g.load_state_dict(state["sched_g"])

@@ -1,0 +1,163 @@
+"""--lambda-regions: face-region maps, the region discriminator's loss, and training with it.
+
+The landmarks are mediapipe's face mesh on the project's own drawing (tests/data), and the photos
+are the painted faces of test_traits_and_pack, whose skin and hair are where the landmarks say.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from pix2pix.losses import region_loss
+from pix2pix.networks import RegionDiscriminator
+from tests.test_faces import LANDMARKS, head_mask
+from tests.test_traits_and_pack import faces_pairs  # noqa: F401 (a fixture)
+from train.config import TrainConfig
+from train.data import Pair, PairDataset, find_pairs
+from train.loop import train
+from train.pack import main as pack_main
+from train.regions import IGNORE, REGIONS, draw_regions
+
+
+def region_at(regions: Image.Image, point) -> str:
+    value = regions.getpixel((round(float(point[0])), round(float(point[1]))))
+    return "unknown" if value == IGNORE else REGIONS[value]
+
+
+def test_the_region_map_names_each_part_of_the_face_where_the_landmarks_put_it():
+    person = head_mask()
+    hair = person & (np.arange(256)[:, None] < LANDMARKS[10, 1] + 5)  # a cap of hair on the crown
+    regions = draw_regions(LANDMARKS, person, hair, 256)
+    between = (LANDMARKS[0] + LANDMARKS[13]) / 2  # the upper lip, between its outer and inner edge
+    assert region_at(regions, LANDMARKS[468]) == "iris"
+    assert region_at(regions, LANDMARKS[473]) == "iris"
+    assert region_at(regions, 0.75 * LANDMARKS[33] + 0.25 * LANDMARKS[468]) == "eye white"
+    assert region_at(regions, between) == "lips"
+    assert region_at(regions, LANDMARKS[105]) == "brow"
+    assert region_at(regions, LANDMARKS[50]) == "skin"  # a cheek
+    assert region_at(regions, (2, 2)) == "background"
+    below_chin = LANDMARKS[152] + (0, 12)
+    assert region_at(regions, below_chin) == "person"  # the neck
+    crown = (LANDMARKS[10, 0], LANDMARKS[10, 1] - 10)
+    assert region_at(regions, crown) == "hair"
+    unknown_hair = draw_regions(LANDMARKS, person, None, 256)  # a train.faces folder: no hair mask
+    assert region_at(unknown_hair, below_chin) == "unknown"
+    assert region_at(unknown_hair, LANDMARKS[468]) == "iris"
+    counts = np.bincount(np.asarray(regions).ravel(), minlength=256)
+    assert all(counts[i] > 0 for i in range(len(REGIONS)))  # every region is drawn somewhere
+
+
+def test_the_region_map_moves_with_the_photo_through_crop_flip_and_paper(
+    faces_pairs,  # noqa: F811
+    tmp_path,
+):
+    """Each photo is replaced by a picture of its own region map (region i painted grey 255 - 30 i,
+    so the background is white like the paper):
+    wherever augmentation puts the photo, its pixels still say the regions the map says."""
+    pack = tmp_path / "pack"
+    assert pack_main([str(faces_pairs), "-o", str(pack)]) == 0
+    pairs = find_pairs(pack / faces_pairs.name / "train", split=None)
+    data = PairDataset(pairs, image_size=128, seed=3, place_prob=0.5, regions=True)
+    for pair in set(pairs):
+        photo = Image.open(pair.photo).convert("RGB")
+        painted = 255 - np.asarray(data._face_regions(pair, photo)) * 30
+        Image.fromarray(painted).convert("RGB").save(pair.photo, format="PNG")
+    for i in range(len(data)):
+        example = data[i]
+        regions = example["regions"].numpy()
+        said = ((255 - (example["photo"][0].numpy() + 1) * 127.5) / 30).round()
+        assert (said == regions).mean() > 0.9  # all but the edges, which resizing blends
+        assert (regions == REGIONS.index("iris")).sum() > 4
+    plain = Pair(sketch=None, photo=pairs[0].photo)  # not a faces pair: nothing to name
+    unnamed = PairDataset([plain], image_size=64, regions=True)[0]["regions"]
+    assert unnamed.shape == (64, 64) and bool((unnamed == IGNORE).all())
+    assert "regions" not in PairDataset(pairs, image_size=64)[0]  # only when asked for
+
+
+def test_region_loss_counts_every_region_alike_and_skips_unknown_pixels():
+    regions = torch.zeros(1, 10, 10, dtype=torch.long)
+    regions[0, :1] = 1  # a small region: 10 pixels of 100
+    logits = torch.zeros(1, 3, 10, 10)
+    logits[:, 0] = 5.0  # says region 0 everywhere: right on 90 pixels, wrong on 10
+    wrong = torch.nn.functional.cross_entropy(logits[:, :, 0, 0], torch.tensor([1])).item()
+    # Unweighted, the 10 wrong pixels would count 10%; balanced, region 1 is half the loss.
+    right = torch.nn.functional.cross_entropy(logits[:, :, 0, 0], torch.tensor([0])).item()
+    assert region_loss(logits, regions).item() == pytest.approx((wrong + right) / 2, rel=1e-5)
+    unknown = regions.clone()
+    unknown[0, 5:] = IGNORE
+    before = region_loss(logits, unknown)
+    changed = logits.clone()
+    changed[:, :, 5:] = torch.randn(1, 3, 5, 10)
+    assert torch.allclose(region_loss(changed, unknown), before)  # unknown pixels are no loss
+    fake = torch.zeros(1, 3, 4, 4)
+    fake[:, 2] = 6.0  # the last logit: "fake"
+    assert region_loss(fake, None).item() < 0.01 < region_loss(-fake, None).item()
+    assert region_loss(logits, torch.full_like(regions, IGNORE)).item() == 0
+
+
+def test_the_region_discriminator_gives_each_pixel_every_region_and_fake():
+    scores = RegionDiscriminator(len(REGIONS), ndf=8)(torch.rand(2, 3, 64, 48))
+    assert scores.shape == (2, len(REGIONS) + 1, 64, 48)
+
+
+def tiny_faces(data, out, **changes) -> TrainConfig:
+    settings = dict(
+        data=[str(data)],
+        out=str(out),
+        image_size=32,
+        ngf=4,
+        ndf=4,
+        epochs=1,
+        epochs_decay=1,
+        workers=0,
+        save_every=2,
+        sample_every=100,
+        device="cpu",
+        lambda_regions=1.0,
+    )
+    settings.update(changes)
+    return TrainConfig(**settings)
+
+
+def test_a_run_with_face_regions_trains_both_judges_and_resumes_exactly(
+    faces_pairs,  # noqa: F811
+    tmp_path,
+):
+    """The region discriminator learns beside the PatchGAN, G's loss has its term, and a run
+    stopped and resumed ends with the weights of one that was not (R's state is saved too)."""
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    train(tiny_faces(faces_pairs, whole, max_steps=6))
+    with open(whole / "losses.csv") as f:
+        rows = f.read().splitlines()
+    header = rows[0].split(",")
+    for row in rows[1:]:
+        values = dict(zip(header, row.split(","), strict=True))
+        assert float(values["G_REG"]) > 0 and float(values["D_REG"]) > 0
+    state = torch.load(whole / "state.pt", weights_only=True)
+    assert state["regions"] is not None and any(k.startswith("head") for k in state["regions"])
+    train(tiny_faces(faces_pairs, parts, max_steps=3))
+    train(tiny_faces(faces_pairs, parts, max_steps=6), resume=True)
+    ours, theirs = (
+        load_file(parts / "model" / "model.safetensors"),
+        load_file(whole / "model" / "model.safetensors"),
+    )
+    assert all(torch.equal(v, theirs[k]) for k, v in ours.items())
+    resumed = torch.load(parts / "state.pt", weights_only=True)["regions"]
+    assert all(torch.equal(v, state["regions"][k]) for k, v in resumed.items())
+
+
+def test_face_regions_need_face_data(tmp_path):
+    sketches, photos = tmp_path / "pairs" / "sketches", tmp_path / "pairs" / "photos"
+    sketches.mkdir(parents=True)
+    photos.mkdir()
+    for name in ("a", "b", "c"):
+        Image.new("L", (40, 40), 255).save(sketches / f"{name}.png")
+        Image.new("RGB", (40, 40), "white").save(photos / f"{name}.jpg")
+    with pytest.raises(ValueError, match="lambda-regions draws each photo's face regions"):
+        train(tiny_faces(tmp_path / "pairs", tmp_path / "run", max_steps=1))
+    with pytest.raises(ValueError, match="lambda-regions cannot be negative"):
+        tiny_faces(tmp_path, tmp_path / "run", lambda_regions=-1.0).check()
