@@ -35,6 +35,7 @@ class Setting(NamedTuple):
     threads: int = 0  # 0: torch's default
     lambda_fm: float = 0
     d_scales: int = 1
+    lambda_regions: float = 0
 
 
 PAPER = dict(label="paper: unet_256 + PatchGAN", ngf=64, ndf=64)
@@ -52,12 +53,14 @@ SETTINGS = [
     Setting(**BUNDLED, batch=16),
     Setting(**BUNDLED, amp=True, threads=1, lambda_fm=10, d_scales=2),
     Setting(**BUNDLED, amp=True, threads=1, lambda_fm=10, d_scales=3),
+    Setting(**BUNDLED, amp=True, threads=1, lambda_fm=10, lambda_regions=1),
 ]
 
 
 def measure(setting: Setting, device: str, steps: int) -> dict:
     from train.config import TrainConfig
     from train.loop import Precision, build_models, train_step
+    from train.regions import REGIONS
 
     torch.set_num_threads(setting.threads or torch.get_num_threads())
     dev = torch.device(device)
@@ -70,6 +73,7 @@ def measure(setting: Setting, device: str, steps: int) -> dict:
         hints=setting.hints,
         lambda_fm=setting.lambda_fm,
         d_scales=setting.d_scales,
+        lambda_regions=setting.lambda_regions,
     )
     models = build_models(config, dev)
     precision = Precision(setting.amp, dev)
@@ -81,6 +85,8 @@ def measure(setting: Setting, device: str, steps: int) -> dict:
         "target": (torch.rand(batch, 3, 256, 256, device=dev) * 2 - 1).contiguous(
             memory_format=fmt
         ),
+        # a region map with every region (--lambda-regions): random labels, as costly as real ones
+        "regions": torch.randint(0, len(REGIONS), (batch, 256, 256), device=dev),
     }
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     for _ in range(2):
@@ -152,6 +158,7 @@ def main() -> None:
         r = json.loads(out.stdout.strip().splitlines()[-1])
         loss = f"L1 + GAN + FM x {setting.lambda_fm:g}" if setting.lambda_fm else "L1 + GAN"
         loss += f", D at {setting.d_scales} scales" if setting.d_scales > 1 else ""
+        loss += f" + regions x {setting.lambda_regions:g}" if setting.lambda_regions else ""
         gpu = f"{r['gpu_mib']:.0f}" if r["gpu_mib"] is not None else "-"
         print(
             f"| {setting.label} | {'sketch + hints' if setting.hints else 'sketch'} "

@@ -448,9 +448,12 @@ class RegionDiscriminator(nn.Module):
     skips that gives each pixel of a photo `regions + 1` logits, the regions of a face (skin, iris,
     lips, ...) and a last one for "fake". Where a PatchGAN says how real a 70x70 patch looks, this
     says which pixels fail and as what, so a pale iris is punished at the iris. It sees the photo
-    alone: it must find the regions in the pixels, not read them off the sketch. Its decoder stops
-    at half the photo's side and the logits are enlarged from there: a region is never one pixel
-    wide, and the last full-size layer would have cost a third of the network."""
+    alone: it must find the regions in the pixels, not read them off the sketch.
+
+    It looks at the photo at half its side, and its decoder stops at half of that; the logits are
+    enlarged from there. Regions are never a pixel wide (an iris is ~10 pixels across at 256), the
+    PatchGAN beside it judges the fine texture, and on a 2-core CPU the whole-size network doubled
+    the time of a training step (0.32 -> 0.70 s; 0.47 s as it is)."""
 
     def __init__(self, regions: int, in_channels: int = 3, ndf: int = 16, depth: int = 4):
         super().__init__()
@@ -466,7 +469,7 @@ class RegionDiscriminator(nn.Module):
         self.head = nn.Conv2d(widths[1], regions + 1, 1)
 
     def forward(self, photo: torch.Tensor) -> torch.Tensor:
-        x = F.leaky_relu(self.stem(photo), 0.2)
+        x = F.leaky_relu(self.stem(F.avg_pool2d(photo, 2)), 0.2)
         skips = []
         for conv in self.down:
             x = F.leaky_relu(conv(x), 0.2)
