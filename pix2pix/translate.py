@@ -184,16 +184,16 @@ class Translator:
             # What the moved drawing lies on: white paper, and for a hint model no hint there.
             white = torch.ones(1 if self.hints else self.in_channels, 1, 1)
             fill = (no_hints(white) if self.hints else white).flatten()
+
+            def placed(sketch: torch.Tensor, framing: Frame) -> torch.Tensor:
+                sketch = frame(sketch, framing, fill)
+                if seed is not None and self.hints:  # another person: the seed's skin and hair
+                    sketch = with_variation(sketch, seed)
+                return sketch
+
             batch = torch.stack(
                 [
-                    sketch if f is None else frame(sketch, f, fill)
-                    for sketch, f in zip(batch, framings, strict=True)
-                ]
-            )
-        if seed is not None and self.hints:  # another person: the seed's skin and hair colours
-            batch = torch.stack(
-                [
-                    sketch if f is None else with_variation(sketch, seed)
+                    sketch if f is None else placed(sketch, f)
                     for sketch, f in zip(batch, framings, strict=True)
                 ]
             )
