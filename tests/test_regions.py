@@ -137,6 +137,8 @@ def test_a_run_with_face_regions_trains_both_judges_and_resumes_exactly(
     for row in rows[1:]:
         values = dict(zip(header, row.split(","), strict=True))
         assert float(values["G_REG"]) > 0 and float(values["D_REG"]) > 0
+    card = (whole / "model" / "README.md").read_text()
+    assert "against a\n70x70 PatchGAN and a face-region (OASIS, x 1) discriminator" in card
     state = torch.load(whole / "state.pt", weights_only=True)
     assert state["regions"] is not None and any(k.startswith("head") for k in state["regions"])
     train(tiny_faces(faces_pairs, parts, max_steps=3))

@@ -95,9 +95,11 @@ def describe_discriminator(config: TrainConfig) -> str:
     if config.n_layers_d == 0:
         return "1x1 pixel"
     patch = "70x70 PatchGAN" if config.n_layers_d == 3 else f"{config.n_layers_d}-layer PatchGAN"
-    if config.d_scales == 1:
-        return patch
-    return f"{patch} at {config.d_scales} image sizes (pix2pixHD's multi-scale)"
+    if config.d_scales > 1:
+        patch = f"{patch} at {config.d_scales} image sizes (pix2pixHD's multi-scale)"
+    if config.lambda_regions:
+        patch += f" and a face-region (OASIS, x {config.lambda_regions:g})"
+    return patch
 
 
 def describe_metrics(metrics: dict | None, about: str) -> str:
