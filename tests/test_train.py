@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file
 
@@ -26,6 +27,7 @@ from train.loop import (
     adopt_base_model,
     build_models,
     load_data,
+    low_pass,
     train,
     train_step,
 )
@@ -738,6 +740,26 @@ def test_feature_matching_pulls_generated_activations_towards_real(pairs_dir, tm
     assert plain["G_FM"] == 0  # the paper's loss by default
     with pytest.raises(ValueError, match="lambda-fm needs a PatchGAN"):
         tiny(pairs_dir, tmp_path, lambda_fm=1.0, n_layers_d=0).check()
+
+
+def test_low_pass_l1_leaves_texture_finer_than_its_blocks_to_the_gan(pairs_dir, tmp_path):
+    photo = torch.rand(1, 3, 8, 8) * 2 - 1
+    rows, cols = torch.meshgrid(torch.arange(8), torch.arange(8), indexing="ij")
+    checker = (((rows + cols) % 2) * 2 - 1).float() * 0.5  # texture: +-0.5, 2x2 blocks average 0
+    textured, tinted = photo + checker, photo + 0.3
+    assert F.l1_loss(*low_pass(textured, photo, 1)).item() == pytest.approx(0.5)
+    assert F.l1_loss(*low_pass(textured, photo, 2)).item() == pytest.approx(0, abs=1e-6)
+    assert F.l1_loss(*low_pass(tinted, photo, 4)).item() == pytest.approx(0.3)  # colour counts
+    batch = {"input": torch.rand(1, 1, 32, 32) * 2 - 1, "target": torch.rand(1, 3, 32, 32) * 2 - 1}
+    l1 = {}
+    for pool in (1, 4):
+        torch.manual_seed(0)
+        config = tiny(pairs_dir, tmp_path, l1_pool=pool)
+        models = build_models(config, torch.device("cpu"))
+        l1[pool] = train_step(models, batch, config, Precision(False, torch.device("cpu")))["G_L1"]
+    assert l1[4] < l1[1]  # the noise target's texture no longer counts
+    with pytest.raises(ValueError, match="l1-pool must be at least 1"):
+        tiny(pairs_dir, tmp_path, l1_pool=0).check()
 
 
 def test_r1_penalty_is_the_squared_gradient_on_the_photo():

@@ -161,6 +161,16 @@ class TrainConfig:
     beta1: float = option(0.5, "Adam beta1", group="optimisation")
     gan_mode: str = option("vanilla", "adversarial loss", group="optimisation", choices=GAN_MODES)
     lambda_l1: float = option(100.0, "weight of the L1 loss", group="optimisation")
+    l1_pool: int = option(
+        1,
+        (
+            "ours: take the L1 loss between the photos shrunk N times (N x N block means): a "
+            "low-pass L1 that holds colour and layout and leaves texture to the GAN, instead of "
+            "averaging the textures a sketch allows into a blur; 1, the default, is the paper's"
+        ),
+        group="optimisation",
+        metavar="N",
+    )
     lambda_fm: float = option(
         0.0,
         (
@@ -341,6 +351,7 @@ class TrainConfig:
             "ngf",
             "ndf",
             "d_scales",
+            "l1_pool",
         ):
             minimum = 0 if name == "epochs_decay" else 1
             if getattr(self, name) < minimum:

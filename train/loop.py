@@ -217,6 +217,13 @@ class Precision:
         self.scaler.update()
 
 
+def low_pass(fake: torch.Tensor, photo: torch.Tensor, pool: int) -> tuple[torch.Tensor, ...]:
+    """Both photos as --l1-pool compares them: shrunk `pool` times by block means (1: as they are)."""
+    if pool == 1:
+        return fake, photo
+    return F.avg_pool2d(fake, pool, ceil_mode=True), F.avg_pool2d(photo, pool, ceil_mode=True)
+
+
 R1_EVERY = 16  # lazy R1: the penalty every 16th step, 16 times as heavy (StyleGAN2)
 
 
@@ -266,7 +273,7 @@ def train_step(
         else:
             scores, g_fm = D(fake_pair), torch.zeros((), device=fake.device)
         g_gan = gan_loss(scores, True, config.gan_mode, for_discriminator=False)
-        g_l1 = F.l1_loss(fake.float(), photo.float()) * config.lambda_l1
+        g_l1 = F.l1_loss(*low_pass(fake.float(), photo.float(), config.l1_pool)) * config.lambda_l1
         g_regions = torch.zeros((), device=fake.device)
         if R is not None:
             R.requires_grad_(False)
