@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 from pix2pix.losses import region_loss
 from pix2pix.networks import RegionDiscriminator
 from tests.test_faces import LANDMARKS, head_mask
+from tests.test_train import tiny
 from tests.test_traits_and_pack import faces_pairs  # noqa: F401 (a fixture)
 from train.config import TrainConfig
 from train.data import Pair, PairDataset, find_pairs
@@ -105,22 +106,9 @@ def test_the_region_discriminator_gives_each_pixel_every_region_and_fake():
 
 
 def tiny_faces(data, out, **changes) -> TrainConfig:
-    settings = dict(
-        data=[str(data)],
-        out=str(out),
-        image_size=32,
-        ngf=4,
-        ndf=4,
-        epochs=1,
-        epochs_decay=1,
-        workers=0,
-        save_every=2,
-        sample_every=100,
-        device="cpu",
-        lambda_regions=1.0,
-    )
-    settings.update(changes)
-    return TrainConfig(**settings)
+    """test_train's tiny run on faces data, with the region discriminator."""
+    settings = dict(epochs=1, save_every=2, sample_every=100, lambda_regions=1.0)
+    return tiny(data, out, **{**settings, **changes})
 
 
 def test_a_run_with_face_regions_trains_both_judges_and_resumes_exactly(
