@@ -85,14 +85,14 @@ def region_loss(
     regions None: every pixel should be called fake (the last logit), D's loss on generated photos."""
     logits = logits.float()
     if regions is None:
-        fake = torch.full(logits.shape[:1] + logits.shape[2:], logits.shape[1] - 1)
-        return F.cross_entropy(logits, fake.to(logits.device))
+        fake = torch.full_like(logits[:, 0], logits.shape[1] - 1, dtype=torch.long)
+        return F.cross_entropy(logits, fake)
     known = regions[regions != ignore]
     if known.numel() == 0:
         return logits.sum() * 0  # nothing to name in this batch (no face pairs)
     counts = torch.bincount(known, minlength=logits.shape[1]).float()
     present = (counts > 0).sum()
     weights = torch.where(counts > 0, known.numel() / (counts * present), torch.zeros_like(counts))
+    # unknown pixels: zero loss (ignore_index); clamped only to index the weights
     per_pixel = F.cross_entropy(logits, regions, ignore_index=ignore, reduction="none")
-    safe = regions.clamp(max=logits.shape[1] - 1)
-    return (per_pixel * weights[safe] * (regions != ignore)).sum() / known.numel()
+    return (per_pixel * weights[regions.clamp(max=logits.shape[1] - 1)]).sum() / known.numel()

@@ -495,9 +495,16 @@ class PairDataset(torch.utils.data.Dataset):
             path: load_shapes(path) for path in {p.shapes for p in self.pairs if p.face is not None}
         }
 
+    def _face_shapes(self, pair: Pair, size: int) -> tuple[dict, int, np.ndarray, np.ndarray]:
+        """A faces-layout pair's shapes.npz, its row, and its landmarks and person at `size`."""
+        shapes, i = self._shapes[pair.shapes], pair.face
+        points = shapes["points"][i].astype(np.float64) * size / SHAPE_SIZE
+        return shapes, i, points, grow_mask(shapes["person"][i], size)
+
     def _draw_face(self, pair: Pair, photo: Image.Image, rng: np.random.Generator) -> Image.Image:
         """A fresh doodle of a faces-layout photo, from its landmarks, masks and traits."""
-        shapes, i, size = self._shapes[pair.shapes], pair.face, photo.width
+        size = photo.width
+        shapes, i, points, person = self._face_shapes(pair, size)
         traits = None
         if "glasses" in shapes:
             traits = {
@@ -505,17 +512,16 @@ class PairDataset(torch.utils.data.Dataset):
                 "beard": bool(shapes["beard"][i]),
                 "hair": grow_mask(shapes["hair"][i], size),
             }
-        points = shapes["points"][i].astype(np.float64) * size / SHAPE_SIZE
-        return draw_doodle(points, grow_mask(shapes["person"][i], size), rng, size, traits)
+        return draw_doodle(points, person, rng, size, traits)
 
     def _face_regions(self, pair: Pair, photo: Image.Image) -> Image.Image:
         """The region map of train.regions for a faces-layout photo; all IGNORE for other pairs."""
         if pair.face is None:
             return Image.new("L", photo.size, IGNORE)
-        shapes, i, size = self._shapes[pair.shapes], pair.face, photo.width
-        points = shapes["points"][i].astype(np.float64) * size / SHAPE_SIZE
+        size = photo.width
+        shapes, i, points, person = self._face_shapes(pair, size)
         hair = grow_mask(shapes["hair"][i], size) if "hair" in shapes else None
-        return draw_regions(points, grow_mask(shapes["person"][i], size), hair, size)
+        return draw_regions(points, person, hair, size)
 
     def _kept_face(self, pair: Pair, photo: Image.Image, i: int) -> Image.Image:
         """This epoch's variant of example i's doodle: read from doodle_cache, or drawn with its own

@@ -75,13 +75,15 @@ class Traits:
         return None
 
 
-def _polygon(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
+def polygon_mask(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the inside of the polygon through points (x, y)."""
     mask = Image.new("1", shape[::-1], 0)
     ImageDraw.Draw(mask).polygon([tuple(p) for p in points], fill=1)
     return np.asarray(mask)
 
 
-def _disc(shape: tuple[int, int], centre: np.ndarray, radius: float) -> np.ndarray:
+def disc_mask(shape: tuple[int, int], centre: np.ndarray, radius: float) -> np.ndarray:
+    """(H, W) bool: the pixels within radius of centre (x, y)."""
     ys, xs = np.ogrid[: shape[0], : shape[1]]
     return (xs - centre[0]) ** 2 + (ys - centre[1]) ** 2 <= radius**2
 
@@ -96,7 +98,7 @@ def measure(photo: np.ndarray, points: np.ndarray, person: np.ndarray) -> Traits
     shape = photo.shape[:2]
     light = luminance(photo)
     eye_distance = float(np.linalg.norm(points[IRISES[0]] - points[IRISES[1]]))
-    cheeks = _disc(shape, points[RIGHT_CHEEK], 0.12 * eye_distance) | _disc(
+    cheeks = disc_mask(shape, points[RIGHT_CHEEK], 0.12 * eye_distance) | disc_mask(
         shape, points[LEFT_CHEEK], 0.12 * eye_distance
     )
     if not cheeks.any():  # landmarks off the picture: nothing can be measured
@@ -105,7 +107,7 @@ def measure(photo: np.ndarray, points: np.ndarray, person: np.ndarray) -> Traits
     colours = photo.astype(np.float32)
     skin = np.median(colours[cheeks], axis=0)
     skin_light = float(np.median(light[cheeks]))
-    oval = _polygon(shape, face_oval(points))
+    oval = polygon_mask(shape, face_oval(points))
     distance = np.linalg.norm(colours - skin, axis=-1)
 
     # Hair: the person outside the (slightly grown) face oval, above the chin, not skin-coloured.
@@ -129,7 +131,7 @@ def measure(photo: np.ndarray, points: np.ndarray, person: np.ndarray) -> Traits
     # Long hair: bands beside the jaw (between the mouth and the chin, out to half an eye distance
     # from the face) in the colour of the hair above the face: not the neck's shadow or a collar.
     mouth_y = float(points[list(MOUTH_CORNERS), 1].mean())
-    wide = _polygon(shape, face_oval(points, 1.45))
+    wide = polygon_mask(shape, face_oval(points, 1.45))
     bands = wide & ~grown & (rows >= mouth_y) & (rows <= chin_y)
     crown = hair & (rows < float(points[list(IRISES), 1].mean()) - 0.3 * eye_distance)
     beside_jaw, hair_colour = 0.0, None
