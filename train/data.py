@@ -520,8 +520,11 @@ class PairDataset(torch.utils.data.Dataset):
             return Image.new("L", photo.size, IGNORE)
         size = photo.width
         shapes, i, points, person = self._face_shapes(pair, size)
-        hair = grow_mask(shapes["hair"][i], size) if "hair" in shapes else None
-        return draw_regions(points, person, hair, size)
+        if "hair" not in shapes:  # a train.faces folder: its traits were never measured
+            return draw_regions(points, person, None, size)
+        hair = grow_mask(shapes["hair"][i], size)
+        glasses, beard = bool(shapes["glasses"][i]), bool(shapes["beard"][i])
+        return draw_regions(points, person, hair, size, np.asarray(photo), glasses, beard)
 
     def _kept_face(self, pair: Pair, photo: Image.Image, i: int) -> Image.Image:
         """This epoch's variant of example i's doodle: read from doodle_cache, or drawn with its own

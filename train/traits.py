@@ -88,6 +88,18 @@ def disc_mask(shape: tuple[int, int], centre: np.ndarray, radius: float) -> np.n
     return (xs - centre[0]) ** 2 + (ys - centre[1]) ** 2 <= radius**2
 
 
+def cheeks_mask(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
+    """(H, W) bool: a disc on each cheek, where the skin's own colour and light are measured (the
+    middle pixel when the landmarks are off the picture, so a median always exists)."""
+    eye_distance = float(np.linalg.norm(points[IRISES[0]] - points[IRISES[1]]))
+    cheeks = disc_mask(shape, points[RIGHT_CHEEK], 0.12 * eye_distance) | disc_mask(
+        shape, points[LEFT_CHEEK], 0.12 * eye_distance
+    )
+    if not cheeks.any():
+        cheeks[shape[0] // 2, shape[1] // 2] = True
+    return cheeks
+
+
 def luminance(rgb: np.ndarray) -> np.ndarray:
     return rgb[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
 
@@ -98,12 +110,7 @@ def measure(photo: np.ndarray, points: np.ndarray, person: np.ndarray) -> Traits
     shape = photo.shape[:2]
     light = luminance(photo)
     eye_distance = float(np.linalg.norm(points[IRISES[0]] - points[IRISES[1]]))
-    cheeks = disc_mask(shape, points[RIGHT_CHEEK], 0.12 * eye_distance) | disc_mask(
-        shape, points[LEFT_CHEEK], 0.12 * eye_distance
-    )
-    if not cheeks.any():  # landmarks off the picture: nothing can be measured
-        cheeks = np.zeros(shape, bool)
-        cheeks[shape[0] // 2, shape[1] // 2] = True
+    cheeks = cheeks_mask(shape, points)
     colours = photo.astype(np.float32)
     skin = np.median(colours[cheeks], axis=0)
     skin_light = float(np.median(light[cheeks]))
