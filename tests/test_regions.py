@@ -16,7 +16,7 @@ from pix2pix.losses import region_loss
 from pix2pix.networks import RegionDiscriminator
 from tests.test_faces import LANDMARKS, head_mask
 from tests.test_train import tiny
-from tests.test_traits_and_pack import faces_pairs  # noqa: F401 (a fixture)
+from tests.test_traits_and_pack import faces_pairs, paint  # noqa: F401 (a fixture)
 from train.config import TrainConfig
 from train.data import Pair, PairDataset, find_pairs
 from train.loop import train
@@ -49,28 +49,59 @@ def test_the_region_map_names_each_part_of_the_face_where_the_landmarks_put_it()
     assert region_at(unknown_hair, below_chin) == "unknown"
     assert region_at(unknown_hair, LANDMARKS[468]) == "iris"
     counts = np.bincount(np.asarray(regions).ravel(), minlength=256)
-    assert all(counts[i] > 0 for i in range(len(REGIONS)))  # every region is drawn somewhere
+    worn = {"glasses", "beard"}  # named only from a photo that has them: the next test
+    assert all(counts[i] > 0 for i, name in enumerate(REGIONS) if name not in worn)
+    assert all(counts[REGIONS.index(name)] == 0 for name in worn)
+
+
+def test_glasses_and_a_beard_are_named_on_their_dark_pixels_only_when_the_photo_wears_them():
+    """paint() puts a dark bar over the bridge and a dark chin; the map names them glasses and
+    beard where the traits say they are worn, and leaves the same pixels skin where they do not
+    (a dark bar is not glasses on a photo train.traits found none on)."""
+    photo = np.asarray(paint(glasses=True, beard=True))
+    person = head_mask() | (photo.min(axis=-1) < 250)
+    hair = np.zeros_like(person)
+    bridge = (LANDMARKS[133] + LANDMARKS[362]) / 2 - (0, 3)
+    chin = (LANDMARKS[17] + LANDMARKS[152]) / 2
+    cheek = LANDMARKS[50]
+    worn = draw_regions(LANDMARKS, person, hair, 256, photo, glasses=True, beard=True)
+    assert region_at(worn, bridge) == "glasses"
+    assert region_at(worn, chin) == "beard"
+    assert region_at(worn, cheek) == "skin"  # the cheeks' own light is not dark
+    assert region_at(worn, LANDMARKS[468]) == "iris"  # frames never cover the eye itself
+    named = np.asarray(worn)
+    glasses_rows = np.nonzero((named == REGIONS.index("glasses")).any(axis=1))[0]
+    assert glasses_rows.max() < LANDMARKS[2, 1]  # all of the glasses above the nose's tip
+    bare = draw_regions(LANDMARKS, person, hair, 256, photo, glasses=False, beard=False)
+    assert region_at(bare, bridge) == "skin" and region_at(bare, chin) == "skin"
+    plain = np.asarray(paint())
+    unworn = draw_regions(LANDMARKS, person, hair, 256, plain, glasses=True, beard=True)
+    assert not np.isin(np.asarray(unworn), [REGIONS.index("glasses"), REGIONS.index("beard")]).any()
 
 
 def test_the_region_map_moves_with_the_photo_through_crop_flip_and_paper(
     faces_pairs,  # noqa: F811
     tmp_path,
 ):
-    """Each photo is replaced by a picture of its own region map (region i painted grey 255 - 30 i,
+    """Each photo is replaced by a picture of its own region map (region i painted grey 255 - 25 i,
     so the background is white like the paper):
     wherever augmentation puts the photo, its pixels still say the regions the map says."""
     pack = tmp_path / "pack"
     assert pack_main([str(faces_pairs), "-o", str(pack)]) == 0
     pairs = find_pairs(pack / faces_pairs.name / "train", split=None)
     data = PairDataset(pairs, image_size=128, seed=3, place_prob=0.5, regions=True)
+    named = set()
     for pair in set(pairs):
         photo = Image.open(pair.photo).convert("RGB")
-        painted = 255 - np.asarray(data._face_regions(pair, photo)) * 30
+        regions = np.asarray(data._face_regions(pair, photo))
+        named |= {REGIONS[i] for i in np.unique(regions) if i != IGNORE}
+        painted = (255 - regions.astype(np.int32) * 25).clip(0, 255).astype(np.uint8)
         Image.fromarray(painted).convert("RGB").save(pair.photo, format="PNG")
+    assert "glasses" in named  # the pack's photo with glasses (its traits reach the map)
     for i in range(len(data)):
         example = data[i]
         regions = example["regions"].numpy()
-        said = ((255 - (example["photo"][0].numpy() + 1) * 127.5) / 30).round()
+        said = ((255 - (example["photo"][0].numpy() + 1) * 127.5) / 25).round()
         assert (said == regions).mean() > 0.9  # all but the edges, which resizing blends
         assert (regions == REGIONS.index("iris")).sum() > 4
     plain = Pair(sketch=None, photo=pairs[0].photo)  # not a faces pair: nothing to name
