@@ -7,7 +7,7 @@
 #   DATA/pack/           python -m train.pack pairs/lfw pairs/cuhk_doodles -o DATA/pack --extra-repeats 5
 #   (or both inside DATA/data.zip, unpacked first)
 #
-#   DATA=.data OUT=out MINUTES=7.5 WORKERS=14 CANDIDATES=A bash scripts/train_on_gpu.sh
+#   DATA=.data OUT=out MINUTES=7.5 WORKERS=14 CANDIDATES=R bash scripts/train_on_gpu.sh
 #
 # Each candidate is a plain `python -m train` run (stopped after MINUTES of training, its model
 # saved: --max-minutes); CANDIDATES="A B" runs both side by side, sharing the GPU and the CPU cores
@@ -18,7 +18,7 @@ DATA=${DATA:-.data}
 OUT=${OUT:-out}
 MINUTES=${MINUTES:-7.5}
 WORKERS=${WORKERS:-14}
-CANDIDATES=${CANDIDATES:-A}
+CANDIDATES=${CANDIDATES:-R}
 RUNS=${RUNS:-runs}
 # Doodles drawn per photo and reused over the epochs: on the last lease the CPU drawing them held
 # each run to 6.7-11 steps/s (train/data.py, --doodle-variants).
@@ -46,7 +46,10 @@ candidate() {  # NAME: that candidate's own settings
     A) echo --gan-mode hinge --d-scales 2 --lambda-fm 10 --lambda-l1 10 --diffaugment ;;
     # B: the paper's loss (vanilla GAN, L1 x 100, one 70x70 PatchGAN) with feature matching
     B) echo --lambda-fm 10 ;;
-    *) echo "unknown candidate $1 (A or B)" >&2; return 1 ;;
+    # R: A with the face-region discriminator x 2 (regions, glasses and beards named per pixel);
+    # never trained past 3,500 CPU steps (docs/realism.md)
+    R) echo "$(candidate A) --lambda-regions 2" ;;
+    *) echo "unknown candidate $1 (A, B or R)" >&2; return 1 ;;
   esac
 }
 for run in $CANDIDATES; do
