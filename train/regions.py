@@ -10,8 +10,10 @@ masks, the glasses and beard traits), so it costs no extra data. Glasses and bea
 the photos `train.traits` found them in, where the doodle draws them: the pixels of the skin there
 that are much darker than the cheeks (the frames, the beard's hair). A generated photo that ignores
 glasses drawn on the doodle then shows skin where the discriminator is told to find frames, and is
-punished there; L1 alone cannot do that, as a thin frame a few pixels off is cheaper left out. Pixels the map cannot tell are IGNORE: the rest of the person
-when there is no hair mask (a `train.faces` folder), and the padding added around a photo.
+punished there; L1 alone cannot do that, as a thin frame a few pixels off is cheaper left out.
+
+Pixels the map cannot tell are IGNORE: the rest of the person when there is no hair mask (a
+`train.faces` folder), and the padding added around a photo.
 """
 
 from __future__ import annotations
