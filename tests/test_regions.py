@@ -24,6 +24,11 @@ from train.pack import main as pack_main
 from train.regions import IGNORE, REGIONS, draw_regions
 
 
+def bare_traits(hair: np.ndarray) -> dict:
+    """Traits of a photo with this hair and neither glasses nor a beard."""
+    return {"hair": hair, "glasses": False, "beard": False}
+
+
 def region_at(regions: Image.Image, point) -> str:
     value = regions.getpixel((round(float(point[0])), round(float(point[1]))))
     return "unknown" if value == IGNORE else REGIONS[value]
@@ -32,7 +37,7 @@ def region_at(regions: Image.Image, point) -> str:
 def test_the_region_map_names_each_part_of_the_face_where_the_landmarks_put_it():
     person = head_mask()
     hair = person & (np.arange(256)[:, None] < LANDMARKS[10, 1] + 5)  # a cap of hair on the crown
-    regions = draw_regions(LANDMARKS, person, hair, 256)
+    regions = draw_regions(LANDMARKS, person, 256, traits=bare_traits(hair))
     between = (LANDMARKS[0] + LANDMARKS[13]) / 2  # the upper lip, between its outer and inner edge
     assert region_at(regions, LANDMARKS[468]) == "iris"
     assert region_at(regions, LANDMARKS[473]) == "iris"
@@ -45,7 +50,7 @@ def test_the_region_map_names_each_part_of_the_face_where_the_landmarks_put_it()
     assert region_at(regions, below_chin) == "person"  # the neck
     crown = (LANDMARKS[10, 0], LANDMARKS[10, 1] - 10)
     assert region_at(regions, crown) == "hair"
-    unknown_hair = draw_regions(LANDMARKS, person, None, 256)  # a train.faces folder: no hair mask
+    unknown_hair = draw_regions(LANDMARKS, person, 256)  # a train.faces folder: no hair mask
     assert region_at(unknown_hair, below_chin) == "unknown"
     assert region_at(unknown_hair, LANDMARKS[468]) == "iris"
     counts = np.bincount(np.asarray(regions).ravel(), minlength=256)
@@ -64,7 +69,9 @@ def test_glasses_and_a_beard_are_named_on_their_dark_pixels_only_when_the_photo_
     bridge = (LANDMARKS[133] + LANDMARKS[362]) / 2 - (0, 3)
     chin = (LANDMARKS[17] + LANDMARKS[152]) / 2
     cheek = LANDMARKS[50]
-    worn = draw_regions(LANDMARKS, person, hair, 256, photo, glasses=True, beard=True)
+    worn = draw_regions(
+        LANDMARKS, person, 256, photo, {"hair": hair, "glasses": True, "beard": True}
+    )
     assert region_at(worn, bridge) == "glasses"
     assert region_at(worn, chin) == "beard"
     assert region_at(worn, cheek) == "skin"  # the cheeks' own light is not dark
@@ -72,10 +79,12 @@ def test_glasses_and_a_beard_are_named_on_their_dark_pixels_only_when_the_photo_
     named = np.asarray(worn)
     glasses_rows = np.nonzero((named == REGIONS.index("glasses")).any(axis=1))[0]
     assert glasses_rows.max() < LANDMARKS[2, 1]  # all of the glasses above the nose's tip
-    bare = draw_regions(LANDMARKS, person, hair, 256, photo, glasses=False, beard=False)
+    bare = draw_regions(LANDMARKS, person, 256, photo, bare_traits(hair))
     assert region_at(bare, bridge) == "skin" and region_at(bare, chin) == "skin"
     plain = np.asarray(paint())
-    unworn = draw_regions(LANDMARKS, person, hair, 256, plain, glasses=True, beard=True)
+    unworn = draw_regions(
+        LANDMARKS, person, 256, plain, {"hair": hair, "glasses": True, "beard": True}
+    )
     assert not np.isin(np.asarray(unworn), [REGIONS.index("glasses"), REGIONS.index("beard")]).any()
 
 

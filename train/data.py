@@ -495,16 +495,11 @@ class PairDataset(torch.utils.data.Dataset):
             path: load_shapes(path) for path in {p.shapes for p in self.pairs if p.face is not None}
         }
 
-    def _face_shapes(self, pair: Pair, size: int) -> tuple[dict, int, np.ndarray, np.ndarray]:
-        """A faces-layout pair's shapes.npz, its row, and its landmarks and person at `size`."""
+    def _face_shapes(self, pair: Pair, size: int) -> tuple[np.ndarray, np.ndarray, dict | None]:
+        """A faces-layout pair's landmarks, person mask and traits (as train.pack measured them:
+        glasses, beard, hair mask; None for a train.faces folder) at `size` pixels."""
         shapes, i = self._shapes[pair.shapes], pair.face
         points = shapes["points"][i].astype(np.float64) * size / SHAPE_SIZE
-        return shapes, i, points, grow_mask(shapes["person"][i], size)
-
-    def _draw_face(self, pair: Pair, photo: Image.Image, rng: np.random.Generator) -> Image.Image:
-        """A fresh doodle of a faces-layout photo, from its landmarks, masks and traits."""
-        size = photo.width
-        shapes, i, points, person = self._face_shapes(pair, size)
         traits = None
         if "glasses" in shapes:
             traits = {
@@ -512,19 +507,19 @@ class PairDataset(torch.utils.data.Dataset):
                 "beard": bool(shapes["beard"][i]),
                 "hair": grow_mask(shapes["hair"][i], size),
             }
-        return draw_doodle(points, person, rng, size, traits)
+        return points, grow_mask(shapes["person"][i], size), traits
+
+    def _draw_face(self, pair: Pair, photo: Image.Image, rng: np.random.Generator) -> Image.Image:
+        """A fresh doodle of a faces-layout photo, from its landmarks, masks and traits."""
+        points, person, traits = self._face_shapes(pair, photo.width)
+        return draw_doodle(points, person, rng, photo.width, traits)
 
     def _face_regions(self, pair: Pair, photo: Image.Image) -> Image.Image:
         """The region map of train.regions for a faces-layout photo; all IGNORE for other pairs."""
         if pair.face is None:
             return Image.new("L", photo.size, IGNORE)
-        size = photo.width
-        shapes, i, points, person = self._face_shapes(pair, size)
-        if "hair" not in shapes:  # a train.faces folder: its traits were never measured
-            return draw_regions(points, person, None, size)
-        hair = grow_mask(shapes["hair"][i], size)
-        glasses, beard = bool(shapes["glasses"][i]), bool(shapes["beard"][i])
-        return draw_regions(points, person, hair, size, np.asarray(photo), glasses, beard)
+        points, person, traits = self._face_shapes(pair, photo.width)
+        return draw_regions(points, person, photo.width, np.asarray(photo), traits)
 
     def _kept_face(self, pair: Pair, photo: Image.Image, i: int) -> Image.Image:
         """This epoch's variant of example i's doodle: read from doodle_cache, or drawn with its own

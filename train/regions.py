@@ -22,7 +22,14 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from train.doodle import BROWS, EYES, FACE_OVAL, LIPS_OUTER, NOSE_BOTTOM
-from train.traits import cheeks_mask, disc_mask, luminance, polygon_mask
+from train.traits import (
+    bridge_strip,
+    cheeks_mask,
+    disc_mask,
+    ellipse_mask,
+    luminance,
+    polygon_mask,
+)
 
 REGIONS = (
     "background", "skin", "eye white", "iris", "lips", "brow", "hair", "person", "glasses", "beard"
@@ -36,23 +43,22 @@ FRAME_REACH = (1.6, 1.25)  # the frames' ellipse around an eye, in half eye widt
 def draw_regions(
     points: np.ndarray,
     person: np.ndarray,
-    hair: np.ndarray | None,
     size: int,
     photo: np.ndarray | None = None,
-    glasses: bool = False,
-    beard: bool = False,
+    traits: dict | None = None,
 ) -> Image.Image:
     """The region map of one photo ('L', values are indices into REGIONS, or IGNORE).
 
-    points: (478, 2) landmarks in this photo's pixels; person and hair: (size, size) bool masks
-    (hair None when unknown); photo: (size, size, 3) uint8, needed only for glasses or beard (the
-    photo's traits). Later layers cover earlier ones: person, hair, skin (the face oval less the
-    hair that covers it), then brows, glasses, beard, lips, eye whites and irises (cut to the lids).
-    """
+    points: (478, 2) landmarks in this photo's pixels; person: (size, size) bool mask; traits: what
+    `train.traits` measured, as `train.doodle.draw_doodle` takes them (hair mask, glasses, beard),
+    None when unknown (a `train.faces` folder); photo: (size, size, 3) uint8, where the frames and
+    the beard are found when traits says they are worn. Later layers cover earlier ones: person,
+    hair, skin (the face oval less the hair that covers it), then brows, glasses, beard, lips, eye
+    whites and irises (cut to the lids)."""
     shape = (size, size)
     regions = np.zeros(shape, np.uint8)
-    regions[person] = IGNORE if hair is None else REGIONS.index("person")
-    hair = np.zeros(shape, bool) if hair is None else hair
+    regions[person] = IGNORE if traits is None else REGIONS.index("person")
+    hair = np.zeros(shape, bool) if traits is None else traits["hair"]
     regions[hair] = REGIONS.index("hair")
     regions[polygon_mask(shape, points[FACE_OVAL]) & ~hair] = REGIONS.index("skin")
     brows = Image.new("1", (size, size), 0)
@@ -61,8 +67,8 @@ def draw_regions(
     for line in BROWS:
         ImageDraw.Draw(brows).line([tuple(p) for p in points[line].tolist()], fill=1, width=width)
     regions[np.asarray(brows)] = REGIONS.index("brow")
-    if glasses or beard:
-        _worn(regions, points, photo, eye_distance, glasses, beard)
+    if traits is not None and (traits["glasses"] or traits["beard"]):
+        _worn(regions, points, photo, eye_distance, traits["glasses"], traits["beard"])
     lips = points[LIPS_OUTER[0] + LIPS_OUTER[1][::-1]]
     regions[polygon_mask(shape, lips)] = REGIONS.index("lips")
     for upper, lower, centre, edge in EYES.values():
@@ -89,21 +95,13 @@ def _worn(
     skin = regions == REGIONS.index("skin")  # frames and beards are named over the skin only
     ys, xs = np.ogrid[: shape[0], : shape[1]]
     if glasses:
-        frames = np.zeros(shape, bool)
+        top, bottom, left, right = bridge_strip(points)
+        frames = (ys >= top) & (ys <= bottom) & (xs >= left) & (xs <= right)
         for upper, lower, _, _ in EYES.values():
             eye = points[upper + lower]
-            centre, half = eye.mean(0), (eye[:, 0].max() - eye[:, 0].min()) / 2
-            across, down = FRAME_REACH[0] * half, FRAME_REACH[1] * half
-            frames |= ((xs - centre[0]) / across) ** 2 + ((ys - centre[1]) / down) ** 2 <= 1
-        inner = np.array([points[upper[-1]] for upper, _, _, _ in EYES.values()])  # lid corners
-        (x0, x1), y = sorted(inner[:, 0]), inner[:, 1].mean()
-        bridge = (
-            (xs >= x0)
-            & (xs <= x1)
-            & (ys >= y - 0.25 * eye_distance)
-            & (ys <= y + 0.1 * eye_distance)
-        )
-        regions[(frames | bridge) & dark & skin] = REGIONS.index("glasses")
+            half = (eye[:, 0].max() - eye[:, 0].min()) / 2
+            frames |= ellipse_mask(shape, eye.mean(0), FRAME_REACH[0] * half, FRAME_REACH[1] * half)
+        regions[frames & dark & skin] = REGIONS.index("glasses")
     if beard:
         below_nose = ys > points[NOSE_BOTTOM, 1] + 0.15 * eye_distance
         regions[below_nose & dark & skin] = REGIONS.index("beard")

@@ -82,10 +82,29 @@ def polygon_mask(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
     return np.asarray(mask)
 
 
+def ellipse_mask(
+    shape: tuple[int, int], centre: np.ndarray, across: float, down: float
+) -> np.ndarray:
+    """(H, W) bool: the inside of the axis-aligned ellipse with these half-axes around centre (x, y)."""
+    ys, xs = np.ogrid[: shape[0], : shape[1]]
+    return ((xs - centre[0]) / across) ** 2 + ((ys - centre[1]) / down) ** 2 <= 1
+
+
 def disc_mask(shape: tuple[int, int], centre: np.ndarray, radius: float) -> np.ndarray:
     """(H, W) bool: the pixels within radius of centre (x, y)."""
     ys, xs = np.ogrid[: shape[0], : shape[1]]
     return (xs - centre[0]) ** 2 + (ys - centre[1]) ** 2 <= radius**2
+
+
+def bridge_strip(points: np.ndarray) -> tuple[float, float, float, float]:
+    """(top, bottom, left, right) in pixels: the nose bridge between the inner eye corners, from a
+    quarter of the eye distance above them (not a cap's brim) to a tenth below, where glasses'
+    bridge sits."""
+    eye_distance = float(np.linalg.norm(points[IRISES[0]] - points[IRISES[1]]))
+    inner_r, inner_l = points[RIGHT_INNER_EYE], points[LEFT_INNER_EYE]
+    eye_y = float((inner_r[1] + inner_l[1]) / 2)
+    left, right = sorted((inner_r[0], inner_l[0]))
+    return eye_y - 0.25 * eye_distance, eye_y + 0.1 * eye_distance, left, right
 
 
 def cheeks_mask(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
@@ -148,11 +167,8 @@ def measure(photo: np.ndarray, points: np.ndarray, person: np.ndarray) -> Traits
         beside_jaw = float((hair & like_hair)[bands].mean())
 
     # Glasses: the darkest row of the nose bridge against the bridge's median row.
-    inner_r, inner_l = points[RIGHT_INNER_EYE], points[LEFT_INNER_EYE]
-    eye_y = float((inner_r[1] + inner_l[1]) / 2)
-    x0, x1 = sorted((inner_r[0], inner_l[0]))
+    y0, y1, x0, x1 = bridge_strip(points)
     margin = 0.2 * (x1 - x0)
-    y0, y1 = eye_y - 0.25 * eye_distance, eye_y + 0.1 * eye_distance  # not a cap's brim
     strip = light[
         max(0, int(y0)) : max(1, int(y1) + 1),
         max(0, int(x0 + margin)) : max(1, int(x1 - margin) + 1),
