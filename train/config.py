@@ -152,6 +152,17 @@ class TrainConfig:
         group="model",
         metavar="DIR_OR_REPO",
     )
+    teacher: str | None = option(
+        None,
+        (
+            "ours: distil this saved generator (usually a larger one) into the one trained: the "
+            "L1 loss compares with the teacher's photo of the same sketch and hints instead of the "
+            "true photo, so a small generator learns one photo per sketch rather than the blur of "
+            "all the photos a sketch allows; the discriminators still judge against true photos"
+        ),
+        group="model",
+        metavar="DIR_OR_REPO",
+    )
     epochs: int = option(100, "epochs at the initial learning rate", group="optimisation")
     epochs_decay: int = option(
         100, "epochs of linear decay of the learning rate to zero", group="optimisation"

@@ -69,6 +69,7 @@ class TrainingModels:
     sched_d: torch.optim.lr_scheduler.LambdaLR
     ema: UNetGenerator | None = None  # --ema: the moving average of the generator's weights
     regions: torch.nn.Module | None = None  # --lambda-regions: the face-region discriminator
+    teacher: UNetGenerator | None = None  # --teacher: frozen, its photos are the L1 targets
 
     @property
     def bare_generator(self) -> UNetGenerator:
@@ -159,7 +160,29 @@ def build_models(config: TrainConfig, device: torch.device) -> TrainingModels:
         torch.optim.lr_scheduler.LambdaLR(opt_d, rule),
         ema,
         judges[1] if len(judges) > 1 else None,
+        load_teacher(config, device),
     )
+
+
+def load_teacher(config: TrainConfig, device: torch.device) -> UNetGenerator | None:
+    """The --teacher generator, frozen and in eval mode (no dropout: one photo per sketch), after
+    checking that it takes the trained generator's input and makes its output at its size."""
+    if not config.teacher:
+        return None
+    teacher = UNetGenerator.from_pretrained(config.teacher)
+    in_ch, out_ch = config.unet.in_channels, config.unet.out_channels
+    if (teacher.in_channels, teacher.out_channels) != (in_ch, out_ch):
+        raise ValueError(
+            f"--teacher {config.teacher} maps {teacher.in_channels} to {teacher.out_channels} "
+            f"channels; the generator trained here maps {in_ch} to {out_ch} (--hints and "
+            "--direction must match the teacher's)."
+        )
+    if teacher.image_size != config.image_size:
+        raise ValueError(
+            f"--teacher {config.teacher} makes {teacher.image_size}x{teacher.image_size} photos; "
+            f"this run trains at {config.image_size}x{config.image_size}."
+        )
+    return teacher.to(device, memory_format=torch.channels_last).eval().requires_grad_(False)
 
 
 ARCHITECTURE = ("ngf", "norm", "upsample", "trunk_blocks")  # what a saved generator decides
@@ -239,6 +262,11 @@ def train_step(
     judged = diff_augment if config.diffaugment else (lambda *pairs: pairs)
     with precision.autocast():
         fake = G(sketch)
+        if models.teacher is not None:  # --teacher: its photo is what the L1 loss compares with
+            with torch.no_grad():
+                l1_target = models.teacher(sketch).float()
+        else:
+            l1_target = photo.float()
         # Discriminator: real pairs towards 1, generated pairs towards 0; its loss is halved.
         D.requires_grad_(True)
         models.opt_d.zero_grad(set_to_none=True)
@@ -262,7 +290,7 @@ def train_step(
             loss_d = loss_d + d_regions
     precision.step(loss_d, models.opt_d)
     with precision.autocast():
-        # Generator: fool D, and stay close to the true photo (L1, weighted lambda).
+        # Generator: fool D, and stay close to the true photo, or the teacher's (L1, weighted lambda).
         D.requires_grad_(False)
         models.opt_g.zero_grad(set_to_none=True)
         fake_pair, real_pair = judged(torch.cat([sketch, fake], 1), torch.cat([sketch, photo], 1))
@@ -273,7 +301,7 @@ def train_step(
         else:
             scores, g_fm = D(fake_pair), torch.zeros((), device=fake.device)
         g_gan = gan_loss(scores, True, config.gan_mode, for_discriminator=False)
-        g_l1 = F.l1_loss(*low_pass(fake.float(), photo.float(), config.l1_pool)) * config.lambda_l1
+        g_l1 = F.l1_loss(*low_pass(fake.float(), l1_target, config.l1_pool)) * config.lambda_l1
         g_regions = torch.zeros((), device=fake.device)
         if R is not None:
             R.requires_grad_(False)

@@ -143,6 +143,11 @@ def write_card(
         text += f"; {config.doodle_prob:.0%} of sketches replaced by doodles drawn from the photo"
     if config.place_prob:
         text += f"; {config.place_prob:.0%} of pairs shrunk and moved on white paper"
+    if config.teacher:
+        text += (
+            f"; distilled from `{config.teacher}` (the L1 loss compared with its photos), whose "
+            "training data's terms this model carries too"
+        )
     if data.problems:
         text += (
             f". {len(data.problems)} file(s) were left out (unreadable, mismatched, or without a "

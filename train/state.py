@@ -13,7 +13,7 @@ import torch
 
 from pix2pix.networks import UNetGenerator
 from train.config import TrainConfig
-from train.distributed import bare
+from train.distributed import bare, parameter_checksum
 
 if TYPE_CHECKING:
     from train.loop import Precision, TrainingModels
@@ -61,6 +61,7 @@ def save_state(
         "epoch": epoch,
         "step_in_epoch": step_in_epoch,
         "rng": rng_state(),
+        "teacher": teacher_checksum(models),
     }
     tmp = run_dir / "state.pt.tmp"
     with open(tmp, "wb") as f:
@@ -74,6 +75,12 @@ def load_state(
     run_dir: Path, models: TrainingModels, precision: Precision, device: torch.device
 ) -> tuple[int, int, int]:
     state = torch.load(run_dir / "state.pt", map_location=device, weights_only=True)
+    if state.get("teacher") != teacher_checksum(models):
+        raise ValueError(
+            f"The --teacher of {run_dir} is not the one its saved state learned from (another model, "
+            "or its weights changed): a resume would not continue the same run. Resume with the "
+            "teacher it had, or start a new run."
+        )
     models.bare_generator.load_state_dict(state["generator"])
     if models.ema is not None:
         models.ema.load_state_dict(state["ema"])
@@ -87,6 +94,11 @@ def load_state(
     precision.scaler.load_state_dict(state["scaler"])
     set_rng_state({k: _cpu(v) for k, v in state["rng"].items()})
     return state["step"], state["epoch"], state["step_in_epoch"]
+
+
+def teacher_checksum(models: TrainingModels) -> float | None:
+    """The --teacher's weights summed, so that a resume can tell it still learns from the same one."""
+    return parameter_checksum(models.teacher) if models.teacher is not None else None
 
 
 def follow_schedule(models: TrainingModels) -> None:
