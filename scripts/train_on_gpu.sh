@@ -12,7 +12,9 @@
 # Each candidate is a plain `python -m train` run (stopped after MINUTES of training, its model
 # saved: --max-minutes); CANDIDATES="A B" runs both side by side, sharing the GPU and the CPU cores
 # that draw the doodles (WORKERS each). The first lease ran both and found the CPU the limit: one
-# candidate trained longer is the default now.
+# candidate trained longer is the default now. CANDIDATES="T S" MINUTES=3.75 trains a teacher T
+# (R's losses, ngf 32: 10 M parameters) and then distils it into the live generator S (--teacher),
+# one after the other; T's tar comes back in 15 MiB parts (cat T.tar.gz.* > T.tar.gz).
 set -uo pipefail
 DATA=${DATA:-.data}
 OUT=${OUT:-out}
@@ -49,19 +51,30 @@ candidate() {  # NAME: that candidate's own settings
     # R: A with the face-region discriminator x 2 (regions, glasses and beards named per pixel);
     # never trained past 3,500 CPU steps (docs/realism.md)
     R) echo "$(candidate A) --lambda-regions 2" ;;
-    *) echo "unknown candidate $1 (A, B or R)" >&2; return 1 ;;
+    # T: a teacher, R's losses with four times the live generator's weights (ngf 32)
+    T) echo "$(candidate R) --ngf 32" ;;
+    # S: the live generator taught by T's photos (L1 x 100 on them: one photo per sketch, no blur)
+    S) echo "$(candidate R) --teacher $RUNS/T/model --lambda-l1 100" ;;
+    *) echo "unknown candidate $1 (A, B, R, T or S)" >&2; return 1 ;;
   esac
 }
-for run in $CANDIDATES; do
-  settings=$(candidate "$run") || exit 2
+train_candidate() {  # NAME
+  settings=$(candidate "$1") || return 2
   # shellcheck disable=SC2086  # the settings are words
-  python3 -m train "${COMMON[@]}" --out "$RUNS/$run" $settings > "$OUT/$run.log" 2>&1 &
+  python3 -m train "${COMMON[@]}" --out "$RUNS/$1" $settings > "$OUT/$1.log" 2>&1
+}
+for run in $CANDIDATES; do  # side by side, except S: it needs T's model
+  [ "$run" = S ] || train_candidate "$run" &
 done
 wait
+case " $CANDIDATES " in *" S "*) train_candidate S ;; esac
 
 for run in $CANDIDATES; do
   tar -czf "$OUT/$run.tar.gz" -C "$RUNS/$run" model eval summary.json losses.csv loss_curve.png \
     $(cd "$RUNS/$run" && ls samples/*.png | tail -n 3) 2>>"$OUT/$run.log"
+  if [ "$(stat -c %s "$OUT/$run.tar.gz")" -gt 15000000 ]; then  # 16 MiB a file comes back
+    split -b 15000000 -d "$OUT/$run.tar.gz" "$OUT/$run.tar.gz." && rm "$OUT/$run.tar.gz"
+  fi
 done
 python3 benchmarks/gpu_speed.py --model checkpoints/faces \
   $(for run in $CANDIDATES; do echo --model "$RUNS/$run/model"; done) \
