@@ -104,16 +104,7 @@ def build_models(config: TrainConfig, device: torch.device) -> TrainingModels:
         generator = UNetGenerator.from_pretrained(config.init_from)
         if config.hints and generator.in_channels == 1 and config.direction == "sketch2photo":
             generator = generator.widened(in_ch)
-        if (generator.in_channels, generator.out_channels) != (in_ch, out_ch):
-            raise ValueError(
-                f"--init-from {config.init_from} maps {generator.in_channels} to "
-                f"{generator.out_channels} channels; {config.direction} needs {in_ch} to {out_ch}."
-            )
-        if generator.image_size != config.image_size:
-            raise ValueError(
-                f"--init-from {config.init_from} was built for {generator.image_size}x"
-                f"{generator.image_size}; pass --image-size {generator.image_size}."
-            )
+        check_fits(generator, config, f"--init-from {config.init_from}")
     else:
         generator = init_weights(UNetGenerator.from_config(config.unet))
     pair_channels = in_ch + out_ch
@@ -164,24 +155,31 @@ def build_models(config: TrainConfig, device: torch.device) -> TrainingModels:
     )
 
 
+def check_fits(generator: UNetGenerator, config: TrainConfig, named: str) -> None:
+    """A saved generator (`named`: the option and its model) must take this run's input and make
+    its output at its size, to be fine-tuned (--init-from) or learned from (--teacher)."""
+    in_ch, out_ch = config.unet.in_channels, config.unet.out_channels
+    if (generator.in_channels, generator.out_channels) != (in_ch, out_ch):
+        raise ValueError(
+            f"{named} maps {generator.in_channels} to {generator.out_channels} channels; "
+            f"{config.direction}{' with --hints' if config.hints else ''} needs {in_ch} to "
+            f"{out_ch} (--hints and --direction must match the model's)."
+        )
+    size = generator.image_size
+    if size != config.image_size:
+        raise ValueError(
+            f"{named} makes {size}x{size} photos; this run trains at {config.image_size}x"
+            f"{config.image_size}: pass --image-size {size}."
+        )
+
+
 def load_teacher(config: TrainConfig, device: torch.device) -> UNetGenerator | None:
-    """The --teacher generator, frozen and in eval mode (no dropout: one photo per sketch), after
-    checking that it takes the trained generator's input and makes its output at its size."""
+    """The --teacher generator, checked to fit, frozen and in eval mode (no dropout: one photo per
+    sketch)."""
     if not config.teacher:
         return None
     teacher = UNetGenerator.from_pretrained(config.teacher)
-    in_ch, out_ch = config.unet.in_channels, config.unet.out_channels
-    if (teacher.in_channels, teacher.out_channels) != (in_ch, out_ch):
-        raise ValueError(
-            f"--teacher {config.teacher} maps {teacher.in_channels} to {teacher.out_channels} "
-            f"channels; the generator trained here maps {in_ch} to {out_ch} (--hints and "
-            "--direction must match the teacher's)."
-        )
-    if teacher.image_size != config.image_size:
-        raise ValueError(
-            f"--teacher {config.teacher} makes {teacher.image_size}x{teacher.image_size} photos; "
-            f"this run trains at {config.image_size}x{config.image_size}."
-        )
+    check_fits(teacher, config, f"--teacher {config.teacher}")
     return teacher.to(device, memory_format=torch.channels_last).eval().requires_grad_(False)
 
 
