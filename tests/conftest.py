@@ -96,3 +96,29 @@ def model_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("model")
     small_generator().save_pretrained(folder)
     return folder
+
+
+def draw_pair(rng: np.random.Generator, size: int = 32) -> tuple[Image.Image, Image.Image]:
+    """A sketch (outlines) and its 'photo' (the same shapes filled with colour)."""
+    sketch = Image.new("L", (size, size), 255)
+    photo = Image.new("RGB", (size, size), (235, 225, 210))
+    for _ in range(3):
+        x, y = rng.integers(0, size - 10, 2)
+        w, h = rng.integers(6, 12, 2)
+        box = [int(x), int(y), int(x + w), int(y + h)]
+        ImageDraw.Draw(photo).ellipse(box, fill=tuple(int(c) for c in rng.integers(0, 200, 3)))
+        ImageDraw.Draw(sketch).ellipse(box, outline=0)
+    return sketch, photo
+
+
+@pytest.fixture(scope="module")
+def pairs_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pairs")
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 8), ("test", 2)):
+        for i in range(n):
+            sketch, photo = draw_pair(rng)
+            for folder, image in (("sketches", sketch), ("photos", photo)):
+                (root / split / folder).mkdir(parents=True, exist_ok=True)
+                image.save(root / split / folder / f"{i:02d}.png")
+    return root

@@ -9,7 +9,7 @@ from PIL import Image
 
 from pix2pix.hints import no_hints
 from tests.conftest import small_generator
-from tests.test_train import pairs_dir, tiny  # noqa: F401  (the fixture)
+from tests.test_train import tiny
 from train.config import TrainConfig
 from train.data import PairDataset, find_pairs
 from train.hints import sample_hints
@@ -47,7 +47,7 @@ def test_hint_sampling_depends_only_on_the_rng():
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
-def test_a_hint_dataset_gives_five_channels_of_the_documented_layout(pairs_dir):  # noqa: F811
+def test_a_hint_dataset_gives_five_channels_of_the_documented_layout(pairs_dir):
     dataset = PairDataset(find_pairs(pairs_dir), image_size=32, hints=True)
     plain = PairDataset(find_pairs(pairs_dir), image_size=32)
     for i in range(len(dataset)):
@@ -75,7 +75,7 @@ def test_a_widened_generator_makes_the_same_photos_without_hints(model_dir):
     assert new.abs().sum() > 0  # the new channels are wired in: training can teach them
 
 
-def test_fine_tuning_a_sketch_model_into_a_hint_model(pairs_dir, tmp_path):  # noqa: F811
+def test_fine_tuning_a_sketch_model_into_a_hint_model(pairs_dir, tmp_path):
     start = tmp_path / "start"
     small_generator(ngf=4, num_downs=5).save_pretrained(start)
     model_dir = train(tiny(pairs_dir, tmp_path / "run", hints=True, init_from=str(start)))
@@ -85,7 +85,7 @@ def test_fine_tuning_a_sketch_model_into_a_hint_model(pairs_dir, tmp_path):  # n
     assert trained.in_channels == 5 and trained.ngf == 4
 
 
-def test_sources_are_mixed_with_their_repeats(pairs_dir, tmp_path):  # noqa: F811
+def test_sources_are_mixed_with_their_repeats(pairs_dir, tmp_path):
     other = tmp_path / "other"
     (other / "sketches").mkdir(parents=True)
     (other / "photos").mkdir()

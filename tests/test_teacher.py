@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 
 from pix2pix import UNetGenerator
 from pix2pix.hints import HINT_CHANNELS
-from tests.test_train import pairs_dir, tiny  # noqa: F401 (a fixture)
+from tests.test_train import tiny
 from train.data import PairDataset, find_pairs
 from train.loop import train, train_step
 
@@ -32,7 +32,7 @@ def distance_to(run_dir, data_dir, targets) -> float:
         return (student(sketches) - targets(sketches, photos)).abs().mean().item()
 
 
-def test_a_student_learns_the_teachers_photos_instead_of_the_true_ones(pairs_dir, tmp_path):  # noqa: F811
+def test_a_student_learns_the_teachers_photos_instead_of_the_true_ones(pairs_dir, tmp_path):
     teacher = save_teacher(tmp_path / "teacher", seed=1)
     settings = dict(epochs=6, epochs_decay=0, lambda_l1=100.0)
     train(tiny(pairs_dir, tmp_path / "student", teacher=str(tmp_path / "teacher"), **settings))
@@ -53,7 +53,7 @@ def test_a_student_learns_the_teachers_photos_instead_of_the_true_ones(pairs_dir
     assert f"distilled from `{tmp_path / 'teacher'}`" in card
 
 
-def test_the_l1_loss_compares_with_the_teachers_photo(pairs_dir, tmp_path):  # noqa: F811
+def test_the_l1_loss_compares_with_the_teachers_photo(pairs_dir, tmp_path):
     """The logged L1 is the distance to the teacher's photo of the very input, not to the target."""
     save_teacher(tmp_path / "teacher", seed=1)
     config = tiny(pairs_dir, tmp_path / "run", teacher=str(tmp_path / "teacher"))
@@ -73,7 +73,7 @@ def test_the_l1_loss_compares_with_the_teachers_photo(pairs_dir, tmp_path):  # n
     assert not any(p.requires_grad for p in models.teacher.parameters())
 
 
-def test_a_teacher_that_does_not_fit_is_refused(pairs_dir, tmp_path):  # noqa: F811
+def test_a_teacher_that_does_not_fit_is_refused(pairs_dir, tmp_path):
     save_teacher(tmp_path / "hints", seed=1, in_channels=1 + HINT_CHANNELS)
     with pytest.raises(ValueError, match=r"--teacher .* maps 5 to 3 channels.*--hints"):
         train(tiny(pairs_dir, tmp_path / "a", teacher=str(tmp_path / "hints")))
@@ -85,7 +85,7 @@ def test_a_teacher_that_does_not_fit_is_refused(pairs_dir, tmp_path):  # noqa: F
 
 
 def test_a_distilled_run_resumes_exactly_and_refuses_another_teacher(
-    pairs_dir,  # noqa: F811
+    pairs_dir,
     tmp_path,
     monkeypatch,
 ):

@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from pix2pix.networks import InvertedResidual, UNetGenerator
-from tests.test_train import pairs_dir, tiny  # noqa: F401  (pairs_dir is a fixture)
+from tests.test_train import tiny
 from train.augment import diff_augment
 from train.loop import build_models, train
 
@@ -45,7 +45,7 @@ def test_diffaugment_moves_both_pairs_alike_and_passes_gradients():
     assert set(sketch_out.flatten().tolist()) <= values
 
 
-def test_a_run_with_the_weight_average_saves_the_average(pairs_dir, tmp_path):  # noqa: F811
+def test_a_run_with_the_weight_average_saves_the_average(pairs_dir, tmp_path):
     run = tmp_path / "run"
     train(tiny(pairs_dir, run, ema=0.5, diffaugment=True, trunk_blocks=1, max_steps=6))
     state = torch.load(run / "state.pt", weights_only=True)
@@ -55,7 +55,7 @@ def test_a_run_with_the_weight_average_saves_the_average(pairs_dir, tmp_path):  
     assert json.loads((run / "model" / "config.json").read_text())["trunk_blocks"] == 1
 
 
-def test_the_average_follows_the_generator_by_its_decay(pairs_dir, tmp_path):  # noqa: F811
+def test_the_average_follows_the_generator_by_its_decay(pairs_dir, tmp_path):
     models = build_models(tiny(pairs_dir, tmp_path / "run", ema=0.9), torch.device("cpu"))
     before = [p.clone() for p in models.ema.parameters()]
     with torch.no_grad():
@@ -66,7 +66,7 @@ def test_the_average_follows_the_generator_by_its_decay(pairs_dir, tmp_path):  #
     assert all(torch.allclose(a, b + 0.1) for a, b in zip(after, before, strict=True))
 
 
-def test_max_minutes_stops_and_saves_the_model(pairs_dir, tmp_path):  # noqa: F811
+def test_max_minutes_stops_and_saves_the_model(pairs_dir, tmp_path):
     run = tmp_path / "run"
     train(tiny(pairs_dir, run, max_minutes=1e-6, epochs=50))
     rows = (run / "losses.csv").read_text().splitlines()
@@ -75,7 +75,7 @@ def test_max_minutes_stops_and_saves_the_model(pairs_dir, tmp_path):  # noqa: F8
     assert "--max-minutes" in (run / "model" / "README.md").read_text()
 
 
-def test_settings_that_cannot_train_are_refused(pairs_dir, tmp_path):  # noqa: F811
+def test_settings_that_cannot_train_are_refused(pairs_dir, tmp_path):
     for bad, message in (({"ema": 1.0}, "--ema"), ({"trunk_blocks": -1}, "--trunk-blocks")):
         with pytest.raises(ValueError, match=message):
             train(tiny(pairs_dir, tmp_path / "bad", **bad))
@@ -99,7 +99,7 @@ def hint_model_with_framer(tmp_path):
     return folder
 
 
-def test_fine_tuning_a_hint_model_takes_hints_from_it_and_keeps_its_framer(pairs_dir, tmp_path):  # noqa: F811
+def test_fine_tuning_a_hint_model_takes_hints_from_it_and_keeps_its_framer(pairs_dir, tmp_path):
     """The README's fine-tune command, without --hints, on the bundled kind of model."""
     from train.__main__ import main
 
@@ -116,7 +116,7 @@ def test_fine_tuning_a_hint_model_takes_hints_from_it_and_keeps_its_framer(pairs
     assert "license_name: some-non-commercial-terms" in card and f"Fine-tuned from `{base}`" in card
 
 
-def test_a_framer_is_carried_only_to_pairs_framed_as_it_expects(pairs_dir, tmp_path, capsys):  # noqa: F811
+def test_a_framer_is_carried_only_to_pairs_framed_as_it_expects(pairs_dir, tmp_path, capsys):
     from train.__main__ import main
 
     base = hint_model_with_framer(tmp_path)
@@ -131,7 +131,7 @@ def test_a_framer_is_carried_only_to_pairs_framed_as_it_expects(pairs_dir, tmp_p
     assert "translated as drawn" in (tmp_path / "own" / "model" / "README.md").read_text()
 
 
-def test_a_start_that_cannot_train_leaves_no_run_behind(pairs_dir, tmp_path, capsys):  # noqa: F811
+def test_a_start_that_cannot_train_leaves_no_run_behind(pairs_dir, tmp_path, capsys):
     from train.__main__ import main
 
     base = hint_model_with_framer(tmp_path)
