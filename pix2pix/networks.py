@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -78,6 +79,40 @@ def up_conv(in_channels: int, out_channels: int, upsample: str, bias: bool = Tru
     raise ValueError(f"Unknown upsample {upsample!r}: choose one of {', '.join(UPSAMPLES)}.")
 
 
+def _resize_from_transpose() -> torch.Tensor:
+    """The (9, 16) matrix from a transposed convolution's 4x4 taps to the resize-convolution's 3x3
+    taps that paint the same photo as nearly as one can (least squares).
+
+    Both are linear maps that repeat every two output pixels: an output pixel of row parity ay and
+    column parity ax reads the input pixels at offsets (dy, dx) in {-1, 0, 1}. The transposed
+    convolution (stride 2, padding 1) reads each with its own tap, ay + 1 - 2 dy by ax + 1 - 2 dx;
+    the resize-convolution reads with the sum of the 3x3 taps whose nearest-neighbour source is
+    that pixel. Four parities, nine offsets: 36 equations in the 9 taps, solved by pseudo-inverse.
+    What cannot be matched is the transposed convolution's difference between parities, its
+    checkerboard."""
+    resize_reads, transpose_reads = [], []
+    for ay, ax, dy, dx in itertools.product((0, 1), (0, 1), (-1, 0, 1), (-1, 0, 1)):
+        taps = torch.zeros(3, 3)
+        for p, q in itertools.product(range(3), range(3)):
+            taps[p, q] = float((ay + p - 1) // 2 == dy and (ax + q - 1) // 2 == dx)
+        resize_reads.append(taps.flatten())
+        taps = torch.zeros(4, 4)
+        ky, kx = ay + 1 - 2 * dy, ax + 1 - 2 * dx
+        if 0 <= ky < 4 and 0 <= kx < 4:
+            taps[ky, kx] = 1.0
+        transpose_reads.append(taps.flatten())
+    return torch.linalg.pinv(torch.stack(resize_reads)) @ torch.stack(transpose_reads)
+
+
+def resize_kernel(transposed: torch.Tensor) -> torch.Tensor:
+    """A ConvTranspose2d(k=4, s=2, p=1) weight (in, out, 4, 4) as the nearest weight (out, in, 3, 3)
+    of up_conv's resize-convolution; exact when the transposed one paints no checkerboard."""
+    inner, outer = transposed.shape[:2]
+    matrix = _resize_from_transpose().to(transposed)
+    taps = torch.einsum("rk,iok->oir", matrix, transposed.flatten(2))
+    return taps.reshape(outer, inner, 3, 3)
+
+
 class InvertedResidual(nn.Module):
     """MobileNetV2's block (Sandler et al. 2018), as GAN Compression and CAT build their fast
     generators: 1x1 expand, 3x3 depthwise, 1x1 project, added to the input. Per pixel it costs
@@ -101,6 +136,20 @@ class InvertedResidual(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.block(x)
+
+    @torch.no_grad()
+    def start_as_identity(self) -> None:
+        """Add nothing to its input, so that a block put into a trained generator changes none of
+        its photos until training uses it. The last norm's scale is zeroed where it has one (batch
+        norm: its gradient is smooth there); otherwise the last convolution is."""
+        last_norm = self.block[-1]
+        if getattr(last_norm, "weight", None) is not None:
+            last_norm.weight.zero_()
+            last_norm.bias.zero_()
+        else:
+            self.block[-2].weight.zero_()
+            if self.block[-2].bias is not None:
+                self.block[-2].bias.zero_()
 
 
 class UNetBlock(nn.Module):
@@ -157,6 +206,34 @@ class UNetBlock(nn.Module):
         if self.outermost:
             return self.model(x)
         return torch.cat([x, self.model(x)], 1)
+
+
+@torch.no_grad()
+def _carry_over(small: UNetBlock, big: UNetBlock) -> None:
+    """small's weights into big, level by level: big has the same levels, possibly with
+    resize-convolutions where small has transposed ones and more trunk blocks after small's."""
+    small_trunk, big_trunk = (
+        [layer for layer in block.model if isinstance(layer, InvertedResidual)]
+        for block in (small, big)
+    )
+    small_rest, big_rest = (
+        [layer for layer in block.model if not isinstance(layer, InvertedResidual)]
+        for block in (small, big)
+    )
+    for before, after in zip(small_rest, big_rest, strict=True):
+        if isinstance(before, UNetBlock):
+            _carry_over(before, after)
+        elif isinstance(before, nn.ConvTranspose2d) and isinstance(after, nn.Sequential):
+            conv = after[1]  # up_conv's resize: (Upsample, Conv2d)
+            conv.weight.copy_(resize_kernel(before.weight))
+            if before.bias is not None:
+                conv.bias.copy_(before.bias)
+        else:
+            after.load_state_dict(before.state_dict())
+    for before, after in zip(small_trunk, big_trunk[: len(small_trunk)], strict=True):
+        after.load_state_dict(before.state_dict())
+    for block in big_trunk[len(small_trunk) :]:
+        block.start_as_identity()
 
 
 @dataclass(frozen=True)
@@ -258,6 +335,23 @@ class UNetGenerator(
         state[first] = torch.cat([weight, extra], 1)
         wide.load_state_dict(state)
         return wide
+
+    def grown(self, upsample: str, trunk_blocks: int) -> UNetGenerator:
+        """This generator with resize-convolutions (`upsample="resize"`) and/or more trunk blocks,
+        keeping what it learned: every other weight is carried over, each transposed convolution
+        becomes its nearest resize-convolution (resize_kernel), and the new trunk blocks start as
+        the identity. A trained transposed-convolution model (the bundled one) so starts close to
+        its own photos, less the checkerboard, instead of from random weights. Never shrinks."""
+        if trunk_blocks < self.trunk_blocks or (upsample, self.upsample) == ("transpose", "resize"):
+            raise ValueError(
+                f"A generator grows, never shrinks: it has upsample={self.upsample!r} and "
+                f"{self.trunk_blocks} trunk blocks; asked for {upsample!r} and {trunk_blocks}."
+            )
+        big = UNetGenerator.from_config(
+            replace(self.config, upsample=upsample, trunk_blocks=trunk_blocks)
+        )
+        _carry_over(self.model, big.model)
+        return big
 
     @property
     def photo2sketch(self) -> bool:

@@ -4,15 +4,17 @@ a time limit. Real steps on the tiny generated pairs of test_train.py."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file
 
-from pix2pix.networks import InvertedResidual, UNetGenerator
+from pix2pix.networks import InvertedResidual, UNetGenerator, resize_kernel
 from tests.test_train import tiny
 from train.augment import diff_augment
-from train.loop import build_models, train
+from train.loop import adopt_base_model, build_models, train
 
 
 def test_the_trunk_adds_blocks_at_a_quarter_of_the_size_and_the_default_is_the_paper():
@@ -151,3 +153,104 @@ def test_a_mistyped_choice_is_refused_before_any_data_is_read(tmp_path, name, mo
     config = tiny(tmp_path / "no-data", tmp_path / "run", **{name: "typo"})
     with pytest.raises(ValueError, match=f"--{name.replace('_', '-')} 'typo' is not one of"):
         train(config)
+
+
+def transposed_twin(taps: torch.Tensor) -> torch.Tensor:
+    """The 4x4 stride-2 transposed kernel (in, out, 4, 4) that paints exactly what nearest x2 then
+    the 3x3 convolution `taps` (out, in, 3, 3) paints: per axis, output parity a reads input offset
+    d with tap a + 1 - 2d, and the resize-convolution with the sum of the taps p whose nearest
+    source (a + p - 1) // 2 is d."""
+    per_axis = torch.zeros(4, 3)  # transposed tap k <- resize tap p
+    for a in (0, 1):
+        for d in (-1, 0, 1):
+            k = a + 1 - 2 * d
+            if 0 <= k < 4:
+                for p in range(3):
+                    per_axis[k, p] += float((a + p - 1) // 2 == d)
+    return torch.einsum("kp,lq,oipq->iokl", per_axis, per_axis, taps)
+
+
+def resize_photo(x: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
+    return F.conv2d(F.interpolate(x, scale_factor=2, mode="nearest"), taps, padding=1)
+
+
+def test_a_transposed_convolution_without_checkerboard_becomes_its_resize_convolution_exactly():
+    torch.manual_seed(0)
+    taps, x = torch.randn(4, 6, 3, 3), torch.randn(2, 6, 9, 9)
+    twin = transposed_twin(taps)
+    assert torch.allclose(
+        F.conv_transpose2d(x, twin, stride=2, padding=1), resize_photo(x, taps), atol=1e-5
+    )
+    assert torch.allclose(resize_kernel(twin), taps, atol=1e-5)
+
+
+def test_any_transposed_convolution_becomes_the_nearest_resize_convolution():
+    torch.manual_seed(1)
+    kernel, x = torch.randn(6, 4, 4, 4), torch.randn(8, 6, 12, 12)
+    target = F.conv_transpose2d(x, kernel, stride=2, padding=1)
+    nearest = resize_kernel(kernel)
+
+    def error(taps: torch.Tensor) -> float:
+        return (resize_photo(x, taps) - target).pow(2).mean().item()
+
+    best = error(nearest)
+    assert best < error(torch.zeros_like(nearest))
+    for scale in (0.3, 0.03):  # least squares: every step away from it paints further off
+        assert all(error(nearest + scale * torch.randn_like(nearest)) > best for _ in range(5))
+
+
+def test_growing_keeps_the_photos_of_a_trunk_and_carries_every_weight_over():
+    torch.manual_seed(2)
+    small = UNetGenerator(5, 3, ngf=4, num_downs=6, trunk_blocks=1).eval()
+    for p in small.parameters():  # a trained look: no parameter at its initial value
+        p.data.add_(torch.randn_like(p) * 0.1)
+    x = torch.randn(2, 5, 64, 64)
+    deeper = small.grown("transpose", 3).eval()
+    assert torch.allclose(deeper(x), small(x), atol=1e-6)  # the new trunk blocks add nothing yet
+    kept = next(m for m in deeper.modules() if isinstance(m, InvertedResidual))
+    theirs = next(m for m in small.modules() if isinstance(m, InvertedResidual))
+    assert all(
+        torch.equal(a, b) for a, b in zip(kept.parameters(), theirs.parameters(), strict=True)
+    )
+    resized = small.grown("resize", 1).eval()
+    assert resized.config == replace(small.config, upsample="resize")
+    first = "model.model.0.weight"  # the encoder's first convolution, carried over as it was
+    assert torch.equal(resized.state_dict()[first], small.state_dict()[first])
+    ups = [m for m in small.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    resize_convs = [
+        m[1]
+        for m in resized.modules()
+        if isinstance(m, torch.nn.Sequential) and isinstance(m[0], torch.nn.Upsample)
+    ]
+    assert len(ups) == len(resize_convs) == 6
+    for up, conv in zip(ups, resize_convs, strict=True):
+        assert torch.allclose(conv.weight, resize_kernel(up.weight))
+    for upsample, trunk_blocks in (("transpose", 1), ("resize", 0)):
+        with pytest.raises(ValueError, match="grows, never shrinks"):
+            resized.grown(upsample, trunk_blocks)
+
+
+def test_fine_tuning_with_resize_and_a_trunk_grows_the_saved_generator(pairs_dir, tmp_path):
+    start = UNetGenerator(5, 3, ngf=4, num_downs=5)
+    start.save_pretrained(tmp_path / "start")
+    config, said = adopt_base_model(
+        tiny(
+            pairs_dir,
+            tmp_path / "run",
+            hints=True,
+            init_from=str(tmp_path / "start"),
+            upsample="resize",
+            trunk_blocks=2,
+            max_steps=2,
+        )
+    )
+    assert (config.upsample, config.trunk_blocks, config.ngf) == ("resize", 2, 4)
+    assert any("is grown: --upsample transpose -> resize" in line for line in said)
+    assert any("is grown: --trunk-blocks 0 -> 2" in line for line in said)
+    models = build_models(config, torch.device("cpu"))
+    x = torch.randn(1, 5, 32, 32)
+    grown = start.grown("resize", 2).eval()
+    assert torch.allclose(models.bare_generator.eval()(x), grown(x), atol=1e-6)
+    train(config)
+    saved = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
+    assert (saved["upsample"], saved["trunk_blocks"]) == ("resize", 2)

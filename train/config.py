@@ -148,7 +148,12 @@ class TrainConfig:
     )
     init_from: str | None = option(
         None,
-        "fine-tune this saved generator (its architecture wins over --ngf)",
+        (
+            "fine-tune this saved generator (its architecture wins over --ngf and --norm); "
+            "--upsample resize and --trunk-blocks N beyond its own grow it: its transposed "
+            "convolutions become the nearest resize-convolutions, new trunk blocks start as the "
+            "identity"
+        ),
         group="model",
         metavar="DIR_OR_REPO",
     )

@@ -104,6 +104,8 @@ def build_models(config: TrainConfig, device: torch.device) -> TrainingModels:
         generator = UNetGenerator.from_pretrained(config.init_from)
         if config.hints and generator.in_channels == 1 and config.direction == "sketch2photo":
             generator = generator.widened(in_ch)
+        if (generator.upsample, generator.trunk_blocks) != (config.upsample, config.trunk_blocks):
+            generator = generator.grown(config.upsample, config.trunk_blocks)
         check_fits(generator, config, f"--init-from {config.init_from}")
     else:
         generator = init_weights(UNetGenerator.from_config(config.unet))
@@ -183,7 +185,15 @@ def load_teacher(config: TrainConfig, device: torch.device) -> UNetGenerator | N
     return teacher.to(device, memory_format=torch.channels_last).eval().requires_grad_(False)
 
 
-ARCHITECTURE = ("ngf", "norm", "upsample", "trunk_blocks")  # what a saved generator decides
+ARCHITECTURE = ("ngf", "norm", "upsample", "trunk_blocks")  # what a saved generator decides...
+
+
+def grows(saved: dict, config: TrainConfig) -> dict[str, bool]:
+    """...except where the run asks for more of it than it has (UNetGenerator.grown)."""
+    return {
+        "upsample": (saved["upsample"], config.upsample) == ("transpose", "resize"),
+        "trunk_blocks": config.trunk_blocks > saved["trunk_blocks"],
+    }
 
 
 def adopt_base_model(config: TrainConfig) -> tuple[TrainConfig, list[str]]:
@@ -194,7 +204,12 @@ def adopt_base_model(config: TrainConfig) -> tuple[TrainConfig, list[str]]:
     if not config.init_from:
         return config, []
     saved = asdict(UNetGenerator.saved_config(config.init_from))
-    changes = {name: saved[name] for name in ARCHITECTURE if saved[name] != getattr(config, name)}
+    growing = grows(saved, config)
+    changes = {
+        name: saved[name]
+        for name in ARCHITECTURE
+        if saved[name] != getattr(config, name) and not growing.get(name)
+    }
     hint_model = saved["in_channels"] == 1 + HINT_CHANNELS
     if hint_model and not config.hints and config.direction == "sketch2photo":
         changes["hints"] = True
@@ -202,6 +217,12 @@ def adopt_base_model(config: TrainConfig) -> tuple[TrainConfig, list[str]]:
         f"--init-from {config.init_from} decides --{name.replace('_', '-')}: "
         f"{getattr(config, name)} -> {value}"
         for name, value in changes.items()
+    ]
+    said += [
+        f"--init-from {config.init_from} is grown: --{name.replace('_', '-')} "
+        f"{saved[name]} -> {getattr(config, name)}"
+        for name, grown in growing.items()
+        if grown
     ]
     return replace(config, **changes), said
 
