@@ -208,18 +208,18 @@ class UNetBlock(nn.Module):
         return torch.cat([x, self.model(x)], 1)
 
 
+def _trunk_and_rest(block: UNetBlock) -> tuple[list[nn.Module], list[nn.Module]]:
+    """A level's inverted residual blocks, and its other layers, each in order."""
+    trunk = [layer for layer in block.model if isinstance(layer, InvertedResidual)]
+    return trunk, [layer for layer in block.model if not isinstance(layer, InvertedResidual)]
+
+
 @torch.no_grad()
 def _carry_over(small: UNetBlock, big: UNetBlock) -> None:
     """small's weights into big, level by level: big has the same levels, possibly with
     resize-convolutions where small has transposed ones and more trunk blocks after small's."""
-    small_trunk, big_trunk = (
-        [layer for layer in block.model if isinstance(layer, InvertedResidual)]
-        for block in (small, big)
-    )
-    small_rest, big_rest = (
-        [layer for layer in block.model if not isinstance(layer, InvertedResidual)]
-        for block in (small, big)
-    )
+    small_trunk, small_rest = _trunk_and_rest(small)
+    big_trunk, big_rest = _trunk_and_rest(big)
     for before, after in zip(small_rest, big_rest, strict=True):
         if isinstance(before, UNetBlock):
             _carry_over(before, after)
