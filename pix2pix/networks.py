@@ -250,6 +250,14 @@ class UNetConfig:
     upsample: str = "transpose"
     trunk_blocks: int = 0
 
+    def growth(self, upsample: str, trunk_blocks: int) -> dict[str, bool]:
+        """Which of these settings would grow this architecture (UNetGenerator.grown): a resize
+        decoder where it has transposed convolutions, more trunk blocks than it has."""
+        return {
+            "upsample": (self.upsample, upsample) == ("transpose", "resize"),
+            "trunk_blocks": trunk_blocks > self.trunk_blocks,
+        }
+
 
 class UNetGenerator(
     nn.Module,
@@ -342,7 +350,12 @@ class UNetGenerator(
         becomes its nearest resize-convolution (resize_kernel), and the new trunk blocks start as
         the identity. A trained transposed-convolution model (the bundled one) so starts close to
         its own photos, less the checkerboard, instead of from random weights. Never shrinks."""
-        if trunk_blocks < self.trunk_blocks or (upsample, self.upsample) == ("transpose", "resize"):
+        growth = self.config.growth(upsample, trunk_blocks)
+        changed = {
+            "upsample": upsample != self.upsample,
+            "trunk_blocks": trunk_blocks != self.trunk_blocks,
+        }
+        if any(changed[name] and not grows for name, grows in growth.items()):
             raise ValueError(
                 f"A generator grows, never shrinks: it has upsample={self.upsample!r} and "
                 f"{self.trunk_blocks} trunk blocks; asked for {upsample!r} and {trunk_blocks}."

@@ -185,15 +185,7 @@ def load_teacher(config: TrainConfig, device: torch.device) -> UNetGenerator | N
     return teacher.to(device, memory_format=torch.channels_last).eval().requires_grad_(False)
 
 
-ARCHITECTURE = ("ngf", "norm", "upsample", "trunk_blocks")  # what a saved generator decides...
-
-
-def grows(saved: dict, config: TrainConfig) -> dict[str, bool]:
-    """...except where the run asks for more of it than it has (UNetGenerator.grown)."""
-    return {
-        "upsample": (saved["upsample"], config.upsample) == ("transpose", "resize"),
-        "trunk_blocks": config.trunk_blocks > saved["trunk_blocks"],
-    }
+ARCHITECTURE = ("ngf", "norm", "upsample", "trunk_blocks")  # what a saved generator decides
 
 
 def adopt_base_model(config: TrainConfig) -> tuple[TrainConfig, list[str]]:
@@ -203,8 +195,10 @@ def adopt_base_model(config: TrainConfig) -> tuple[TrainConfig, list[str]]:
     change."""
     if not config.init_from:
         return config, []
-    saved = asdict(UNetGenerator.saved_config(config.init_from))
-    growing = grows(saved, config)
+    base = UNetGenerator.saved_config(config.init_from)
+    saved = asdict(base)
+    # ...except where the run asks for more of it than it has (UNetGenerator.grown)
+    growing = base.growth(config.upsample, config.trunk_blocks)
     changes = {
         name: saved[name]
         for name in ARCHITECTURE
