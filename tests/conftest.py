@@ -12,6 +12,8 @@ from PIL import Image, ImageDraw
 
 from pix2pix.framing import Framer
 from pix2pix.networks import UNetGenerator
+from tests.painted_faces import LANDMARKS, head_mask, paint
+from train.doodle import draw_doodle
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -121,4 +123,34 @@ def pairs_dir(tmp_path_factory):
             for folder, image in (("sketches", sketch), ("photos", photo)):
                 (root / split / folder).mkdir(parents=True, exist_ok=True)
                 image.save(root / split / folder / f"{i:02d}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def faces_pairs(tmp_path_factory):
+    """A train.faces output folder: photos/, sketches/ and shapes.npz, with known traits."""
+    root = tmp_path_factory.mktemp("faces")
+    kinds = {
+        "plain": {},
+        "specs": {"glasses": True},
+        "hair": {"long_hair": True},
+        "soft": {"blur": True},
+    }
+    split = root / "train"
+    (split / "photos").mkdir(parents=True)
+    (split / "sketches").mkdir()
+    people = []
+    for name, options in kinds.items():
+        photo = paint(**options)
+        photo.save(split / "photos" / f"{name}.jpg", quality=95)
+        people.append(head_mask() | (np.asarray(photo.convert("L")) < 250))
+        draw_doodle(LANDMARKS, people[-1], np.random.default_rng(0)).save(
+            split / "sketches" / f"{name}.png"
+        )
+    np.savez_compressed(
+        split / "shapes.npz",
+        names=np.array(list(kinds)),
+        points=np.stack([LANDMARKS.astype(np.float16)] * len(kinds)),
+        person=np.stack([np.packbits(person) for person in people]),
+    )
     return root

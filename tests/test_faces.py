@@ -16,22 +16,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 import train.faces as faces
-from tests.conftest import REPO
+from tests.painted_faces import LANDMARKS, head_mask
 from train.doodle import FACE_OVAL, draw_doodle
 from train.faces import LEFT_EYE, RIGHT_EYE, SIZE, Detection, alignment, make_pair, person_mask
-
-LANDMARKS = np.load(REPO / "tests" / "data" / "long_hair_landmarks.npy")
-
-
-def head_mask(points: np.ndarray = LANDMARKS, size: int = 256) -> np.ndarray:
-    """A person: the face oval grown upwards and sideways (hair), plus shoulders at the bottom."""
-    image = Image.new("L", (size, size), 0)
-    draw = ImageDraw.Draw(image)
-    top, chin = points[10], points[152]
-    left, right = points[234, 0], points[454, 0]
-    draw.ellipse([left - 20, top[1] - 35, right + 20, chin[1] + 5], fill=255)
-    draw.rectangle([left - 10, chin[1] - 10, right + 10, size], fill=255)
-    return np.asarray(image) > 0
 
 
 def eye_centres(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -14,9 +14,8 @@ from safetensors.torch import load_file
 
 from pix2pix.losses import region_loss
 from pix2pix.networks import RegionDiscriminator
-from tests.test_faces import LANDMARKS, head_mask
+from tests.painted_faces import LANDMARKS, head_mask, paint
 from tests.test_train import tiny
-from tests.test_traits_and_pack import faces_pairs, paint  # noqa: F401 (a fixture)
 from train.config import TrainConfig
 from train.data import Pair, PairDataset, find_pairs
 from train.loop import train
@@ -89,7 +88,7 @@ def test_glasses_and_a_beard_are_named_on_their_dark_pixels_only_when_the_photo_
 
 
 def test_the_region_map_moves_with_the_photo_through_crop_flip_and_paper(
-    faces_pairs,  # noqa: F811
+    faces_pairs,
     tmp_path,
 ):
     """Each photo is replaced by a picture of its own region map (region i painted grey 255 - 25 i,
@@ -152,7 +151,7 @@ def tiny_faces(data, out, **changes) -> TrainConfig:
 
 
 def test_a_run_with_face_regions_trains_both_judges_and_resumes_exactly(
-    faces_pairs,  # noqa: F811
+    faces_pairs,
     tmp_path,
 ):
     """The region discriminator learns beside the PatchGAN, G's loss has its term, and a run

@@ -10,47 +10,16 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image
 
 import train.doodle as doodle_module
-from tests.test_faces import LANDMARKS, head_mask
+from tests.painted_faces import LANDMARKS, head_mask, paint
 from train.data import PairDataset, find_pairs, scan_pairs
-from train.doodle import FACE_OVAL, LANDMARKS_DRAWN, draw_doodle
+from train.doodle import LANDMARKS_DRAWN, draw_doodle
 from train.pack import main as pack_main
 from train.palette import binned
 from train.shapes import grow_mask, load_shapes, shrink_mask
 from train.traits import measure
-
-SKIN, HAIR = (205, 160, 130), (40, 30, 25)
-
-
-def paint(glasses=False, beard=False, long_hair=False, blur=False) -> Image.Image:
-    """A face photo on white: hair on top (and down beside the jaw when long), a skin-coloured face
-    with some texture, optionally a dark bar over the nose bridge and a dark chin."""
-    photo = Image.new("RGB", (256, 256), "white")
-    draw = ImageDraw.Draw(photo)
-    oval = [tuple(p) for p in LANDMARKS[FACE_OVAL]]
-    top, chin = LANDMARKS[10], LANDMARKS[152]
-    left, right = LANDMARKS[234, 0], LANDMARKS[454, 0]
-    draw.ellipse([left - 18, top[1] - 30, right + 18, top[1] + 40], fill=HAIR)
-    if long_hair:
-        draw.rectangle([left - 45, top[1], left + 10, chin[1] + 5], fill=HAIR)
-        draw.rectangle([right - 10, top[1], right + 45, chin[1] + 5], fill=HAIR)
-    draw.polygon(oval, fill=SKIN)
-    rng = np.random.default_rng(0)
-    pixels = np.asarray(photo).astype(np.int16)
-    face = np.asarray(photo.convert("L")) < 250
-    pixels[face] += rng.integers(-25, 26, size=(int(face.sum()), 1))  # skin texture, edges
-    photo = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-    draw = ImageDraw.Draw(photo)
-    if glasses:
-        inner_r, inner_l = LANDMARKS[133], LANDMARKS[362]
-        y = (inner_r[1] + inner_l[1]) / 2 - 3
-        draw.rectangle([inner_r[0] - 2, y - 2, inner_l[0] + 2, y + 2], fill=(20, 20, 20))
-    if beard:
-        lip, corner_r, corner_l = LANDMARKS[17], LANDMARKS[61], LANDMARKS[291]
-        draw.rectangle([corner_r[0] - 4, lip[1] + 2, corner_l[0] + 4, chin[1]], fill=HAIR)
-    return photo.filter(ImageFilter.GaussianBlur(6)) if blur else photo
 
 
 def traits_of(photo: Image.Image):
@@ -116,36 +85,6 @@ def test_glasses_and_beards_are_drawn_when_the_photo_has_them_and_only_then(monk
     monkeypatch.setattr(doodle_module, "_glasses", lambda *args: None)
     monkeypatch.setattr(doodle_module, "_beard", lambda *args: None)
     assert all(np.array_equal(a, b) for a, b in zip(plain, doodles(False, False), strict=True))
-
-
-@pytest.fixture(scope="module")
-def faces_pairs(tmp_path_factory):
-    """A train.faces output folder: photos/, sketches/ and shapes.npz, with known traits."""
-    root = tmp_path_factory.mktemp("faces")
-    kinds = {
-        "plain": {},
-        "specs": {"glasses": True},
-        "hair": {"long_hair": True},
-        "soft": {"blur": True},
-    }
-    split = root / "train"
-    (split / "photos").mkdir(parents=True)
-    (split / "sketches").mkdir()
-    people = []
-    for name, options in kinds.items():
-        photo = paint(**options)
-        photo.save(split / "photos" / f"{name}.jpg", quality=95)
-        people.append(head_mask() | (np.asarray(photo.convert("L")) < 250))
-        draw_doodle(LANDMARKS, people[-1], np.random.default_rng(0)).save(
-            split / "sketches" / f"{name}.png"
-        )
-    np.savez_compressed(
-        split / "shapes.npz",
-        names=np.array(list(kinds)),
-        points=np.stack([LANDMARKS.astype(np.float16)] * len(kinds)),
-        person=np.stack([np.packbits(person) for person in people]),
-    )
-    return root
 
 
 def test_a_pack_keeps_clean_targets_repeats_rare_traits_and_reads_as_faces(faces_pairs, tmp_path):
