@@ -253,11 +253,29 @@ class Precision:
         self.scaler.update()
 
 
-def low_pass(fake: torch.Tensor, photo: torch.Tensor, pool: int) -> tuple[torch.Tensor, ...]:
-    """Both photos as --l1-pool compares them: shrunk `pool` times by block means (1: as they are)."""
-    if pool == 1:
-        return fake, photo
-    return F.avg_pool2d(fake, pool, ceil_mode=True), F.avg_pool2d(photo, pool, ceil_mode=True)
+PARTS = [REGIONS.index(name) for name in ("eye white", "iris", "lips", "brow", "glasses", "beard")]
+
+
+def l1_loss(
+    fake: torch.Tensor, target: torch.Tensor, pool: int = 1, weight: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The mean absolute difference of the two photos, as --l1-pool compares them (shrunk `pool`
+    times by block means; 1: as they are), each pixel counted `weight` times (None: once)."""
+    if pool > 1:
+        fake, target = (
+            F.avg_pool2d(fake, pool, ceil_mode=True),
+            F.avg_pool2d(target, pool, ceil_mode=True),
+        )
+        if weight is not None:
+            weight = F.avg_pool2d(weight, pool, ceil_mode=True)
+    difference = (fake - target).abs()
+    return difference.mean() if weight is None else (difference * weight).mean()
+
+
+def part_weights(regions: torch.Tensor, extra: float) -> torch.Tensor:
+    """--l1-parts: 1 + extra on the pixels of the face's small parts, 1 elsewhere; (B, 1, H, W)."""
+    parts = torch.isin(regions, torch.tensor(PARTS, device=regions.device))
+    return (1 + extra * parts.float()).unsqueeze(1)
 
 
 R1_EVERY = 16  # lazy R1: the penalty every 16th step, 16 times as heavy (StyleGAN2)
@@ -314,7 +332,8 @@ def train_step(
         else:
             scores, g_fm = D(fake_pair), torch.zeros((), device=fake.device)
         g_gan = gan_loss(scores, True, config.gan_mode, for_discriminator=False)
-        g_l1 = F.l1_loss(*low_pass(fake.float(), l1_target, config.l1_pool)) * config.lambda_l1
+        weight = part_weights(batch["regions"], config.l1_parts) if config.l1_parts else None
+        g_l1 = l1_loss(fake.float(), l1_target, config.l1_pool, weight) * config.lambda_l1
         g_regions = torch.zeros((), device=fake.device)
         if R is not None:
             R.requires_grad_(False)

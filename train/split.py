@@ -46,9 +46,11 @@ def load_data(config: TrainConfig) -> RunData:
         described.append(f"`{path}` ({kind}{f', x{times}' if times > 1 else ''})")
     if config.strict and problems:
         raise ValueError(refusal(problems))
-    if config.lambda_regions and not any(pair.face is not None for pair in pairs):
+    regions = bool(config.lambda_regions or config.l1_parts)
+    if regions and not any(pair.face is not None for pair in pairs):
+        flag = "--lambda-regions" if config.lambda_regions else "--l1-parts"
         raise ValueError(
-            "--lambda-regions draws each photo's face regions from its landmarks: it needs faces "
+            f"{flag} draws each photo's face regions from its landmarks: it needs faces "
             "data made by python -m train.faces or train.pack, and none of --data is."
         )
     dataset = PairDataset(
@@ -61,7 +63,7 @@ def load_data(config: TrainConfig) -> RunData:
         hints=config.hints,
         doodle_variants=config.doodle_variants,
         doodle_cache=Path(config.out) / "doodles" if config.doodle_variants else None,
-        regions=bool(config.lambda_regions),
+        regions=regions,
     )
     return RunData(dataset, problems, described, eval_pairs, eval_about, layouts, holdout)
 
