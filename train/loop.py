@@ -261,15 +261,12 @@ def l1_loss(
 ) -> torch.Tensor:
     """The mean absolute difference of the two photos, as --l1-pool compares them (shrunk `pool`
     times by block means; 1: as they are), each pixel counted `weight` times (None: once)."""
+    weight = torch.ones_like(fake[:, :1]) if weight is None else weight
     if pool > 1:
-        fake, target = (
-            F.avg_pool2d(fake, pool, ceil_mode=True),
-            F.avg_pool2d(target, pool, ceil_mode=True),
+        fake, target, weight = (
+            F.avg_pool2d(t, pool, ceil_mode=True) for t in (fake, target, weight)
         )
-        if weight is not None:
-            weight = F.avg_pool2d(weight, pool, ceil_mode=True)
-    difference = (fake - target).abs()
-    return difference.mean() if weight is None else (difference * weight).mean()
+    return ((fake - target).abs() * weight).mean()
 
 
 def part_weights(regions: torch.Tensor, extra: float) -> torch.Tensor:
