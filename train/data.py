@@ -47,6 +47,7 @@ from tqdm import tqdm
 from pix2pix.hints import stack_input
 from pix2pix.imaging import IMAGE_SUFFIXES, fit_square
 from train.doodle import draw_doodle
+from train.glasses import paint_glasses
 from train.hints import sample_hints
 from train.regions import IGNORE, REGIONS, draw_regions
 from train.shapes import SHAPE_SIZE, SHAPES_FILE, grow_mask, load_shapes
@@ -462,6 +463,7 @@ class PairDataset(torch.utils.data.Dataset):
         doodle_variants: int = 0,
         doodle_cache: Path | None = None,
         regions: bool = False,
+        painted_glasses: float = 0.0,
     ):
         if not pairs:
             raise ValueError("The data set has no pairs to train on.")
@@ -471,7 +473,12 @@ class PairDataset(torch.utils.data.Dataset):
             )
         if image_size < 8:
             raise ValueError(f"image_size must be at least 8 pixels, not {image_size}.")
-        for name, prob in (("doodle_prob", doodle_prob), ("place_prob", place_prob)):
+        probs = (
+            ("doodle_prob", doodle_prob),
+            ("place_prob", place_prob),
+            ("painted_glasses", painted_glasses),
+        )
+        for name, prob in probs:
             if not 0.0 <= prob <= 1.0:
                 raise ValueError(f"{name} is a probability between 0 and 1, not {prob}.")
         self.pairs = list(pairs)
@@ -488,16 +495,24 @@ class PairDataset(torch.utils.data.Dataset):
             raise ValueError("doodle_variants is 0 or more, and needs a doodle_cache folder.")
         self.doodle_variants = doodle_variants
         self.doodle_cache = doodle_cache
+        if painted_glasses and doodle_variants:
+            raise ValueError(
+                "painted_glasses needs a fresh doodle every epoch (doodle_variants 0)."
+            )
         self.regions = regions
+        self.painted_glasses = painted_glasses
         self.epoch = 0
         # read once here, before the loader's workers fork (they share the arrays)
         self._shapes = {
             path: load_shapes(path) for path in {p.shapes for p in self.pairs if p.face is not None}
         }
 
-    def _face_shapes(self, pair: Pair, size: int) -> tuple[np.ndarray, np.ndarray, dict | None]:
+    def _face_shapes(
+        self, pair: Pair, size: int, frames: bool | None = None
+    ) -> tuple[np.ndarray, np.ndarray, dict | None]:
         """A faces-layout pair's landmarks, person mask and traits (as train.pack measured them:
-        glasses, beard, hair mask; None for a train.faces folder) at `size` pixels."""
+        glasses, beard, hair mask; None for a train.faces folder) at `size` pixels; `frames` (not
+        None) are glasses painted on the photo, so its traits say glasses, and which frames."""
         shapes, i = self._shapes[pair.shapes], pair.face
         points = shapes["points"][i].astype(np.float64) * size / SHAPE_SIZE
         traits = None
@@ -507,19 +522,41 @@ class PairDataset(torch.utils.data.Dataset):
                 "beard": bool(shapes["beard"][i]),
                 "hair": grow_mask(shapes["hair"][i], size),
             }
+            if frames is not None:
+                traits.update(glasses=True, frames=frames)
         return points, grow_mask(shapes["person"][i], size), traits
 
-    def _draw_face(self, pair: Pair, photo: Image.Image, rng: np.random.Generator) -> Image.Image:
+    def _draw_face(
+        self,
+        pair: Pair,
+        photo: Image.Image,
+        rng: np.random.Generator,
+        frames: bool | None = None,
+    ) -> Image.Image:
         """A fresh doodle of a faces-layout photo, from its landmarks, masks and traits."""
-        points, person, traits = self._face_shapes(pair, photo.width)
+        points, person, traits = self._face_shapes(pair, photo.width, frames)
         return draw_doodle(points, person, rng, photo.width, traits)
 
-    def _face_regions(self, pair: Pair, photo: Image.Image) -> Image.Image:
+    def _face_regions(self, pair: Pair, photo: Image.Image, frames: bool | None) -> Image.Image:
         """The region map of train.regions for a faces-layout photo; all IGNORE for other pairs."""
         if pair.face is None:
             return Image.new("L", photo.size, IGNORE)
-        points, person, traits = self._face_shapes(pair, photo.width)
+        points, person, traits = self._face_shapes(pair, photo.width, frames)
         return draw_regions(points, person, photo.width, np.asarray(photo), traits)
+
+    def _glasses_on(
+        self, pair: Pair, photo: Image.Image, i: int
+    ) -> tuple[Image.Image, bool | None]:
+        """With painted_glasses, that share of the faces-layout photos train.pack found without
+        glasses wear painted ones (train.glasses): (the photo, True for round frames, False for
+        square). Otherwise (the photo, None). Its own random stream, so runs without it are as
+        before."""
+        points, _, traits = self._face_shapes(pair, photo.width)
+        rng = np.random.default_rng((self.seed, self.epoch, i, 2))
+        if traits is None or traits["glasses"] or rng.random() >= self.painted_glasses:
+            return photo, None
+        frames = bool(rng.random() < 0.5)
+        return paint_glasses(photo, points, rng, frames), frames
 
     def _kept_face(self, pair: Pair, photo: Image.Image, i: int) -> Image.Image:
         """This epoch's variant of example i's doodle: read from doodle_cache, or drawn with its own
@@ -550,18 +587,21 @@ class PairDataset(torch.utils.data.Dataset):
         rng = np.random.default_rng((self.seed, self.epoch, i))
         doodle = rng.random() < self.doodle_prob
         sketch, photo = load_pair(pair)
+        frames = None
+        if pair.face is not None and self.painted_glasses:
+            photo, frames = self._glasses_on(pair, photo, i)
         if pair.face is not None and not doodle:
             sketch = (
                 self._kept_face(pair, photo, i)
                 if self.doodle_variants
-                else self._draw_face(pair, photo, rng)
+                else self._draw_face(pair, photo, rng, frames)
             )
         if sketch is None or doodle:
             from pix2pix.sketchify import sketchify  # only needed here; keeps this module light
 
             style = "doodle" if doodle else self.sketch_style
             sketch = sketchify(photo, style=style, rng=rng)
-        regions = self._face_regions(pair, photo) if self.regions else None
+        regions = self._face_regions(pair, photo, frames) if self.regions else None
         sketch, photo, regions = self._resize_crop_flip(sketch, photo, rng, regions)
         # drawn only when asked for, so runs without it keep their random stream (exact resume)
         if self.augment and self.place_prob and rng.random() < self.place_prob:

@@ -282,20 +282,29 @@ def _hair_and_body(
     return hair_drawn
 
 
-def _glasses(draw, pen: Pen, pts: Points, rng: np.random.Generator) -> None:
-    round_frames = rng.random() < 0.5
-    inner = []
+def glasses_frames(pts: Points, round_frames: bool) -> list[tuple[Points, bool]]:
+    """Where a pair of glasses sits on the face: each frame (a closed loop around an eye, round or
+    square) and the bridge between them, as (polyline, closed). The doodle draws these lines and
+    `train.glasses` paints frames along the same ones, so drawn and painted glasses agree."""
+    frames, inner = [], []
     for upper, lower, _, _ in EYES.values():
         eye = pts[upper + lower]
         c = eye.mean(0)
         rx = (eye[:, 0].max() - eye[:, 0].min()) * 0.75
         inner.append(c + np.array([rx if not inner else -rx, 0]))
         if round_frames:
-            pen.line(draw, _ellipse(c, rx, rx * 0.8, n=30), closed=True)
+            frames.append((_ellipse(c, rx, rx * 0.8, n=30), True))
         else:
             box = np.array([[-rx, -0.7 * rx], [rx, -0.7 * rx], [rx, 0.7 * rx], [-rx, 0.7 * rx]])
-            pen.line(draw, box + c, closed=True)
-    pen.line(draw, np.array(inner))  # the bridge
+            frames.append((box + c, True))
+    return [*frames, (np.array(inner), False)]
+
+
+def _glasses(draw, pen: Pen, pts: Points, rng: np.random.Generator, round_frames=None) -> None:
+    """Glasses as the hand draws them; round or square at random unless `round_frames` says."""
+    round_frames = rng.random() < 0.5 if round_frames is None else round_frames
+    for line, closed in glasses_frames(pts, round_frames):
+        pen.line(draw, line, closed=closed)
 
 
 def _beard(draw, pen: Pen, pts: Points, rng: np.random.Generator, eye_distance: float) -> None:
@@ -337,8 +346,9 @@ def draw_doodle(
 
     `traits` (from `train.traits`, as `train.pack` stores them: glasses, beard, hair mask) makes
     the doodle draw what the photo has: glasses on 90% of the photos that wear them and on none of
-    the others, a beard on 90% of those with one, hair strokes where the hair is. Without it,
-    glasses are drawn on 8% at random and beards never (the photo is not known)."""
+    the others, a beard on 90% of those with one, hair strokes where the hair is; with "frames" (the
+    glasses `train.glasses` painted on the photo: True round, False square) those glasses, always.
+    Without traits, glasses are drawn on 8% at random and beards never (the photo is not known)."""
     eye_distance = float(np.linalg.norm(points[IRISES[0]] - points[IRISES[1]]))
     canvas = Image.new("L", (size * SCALE, size * SCALE), 255)
     draw = ImageDraw.Draw(canvas)
@@ -348,7 +358,13 @@ def draw_doodle(
     hair_drawn = _hair_and_body(
         draw, pen, points, person, rng, eye_distance, traits["hair"] if known else None
     )
-    glasses = rng.random() < (0.9 if traits["glasses"] else 0.0) if known else rng.random() < 0.08
+    frames = traits.get("frames") if known else None  # glasses painted on the photo: always drawn
+    if frames is not None:
+        glasses = True
+    else:
+        glasses = (
+            rng.random() < (0.9 if traits["glasses"] else 0.0) if known else rng.random() < 0.08
+        )
     beard = known and traits["beard"] and rng.random() < 0.9
     parts = [
         lambda: _face(draw, pen, points, rng, hair_drawn),
@@ -357,7 +373,7 @@ def draw_doodle(
         lambda: _nose(draw, pen, points, rng),
         lambda: _mouth(draw, pen, points, rng),
         lambda: _ears(draw, pen, points, eye_distance) if rng.random() < 0.5 else None,
-        lambda: _glasses(draw, pen, points, rng) if glasses else None,
+        lambda: _glasses(draw, pen, points, rng, frames) if glasses else None,
         lambda: _beard(draw, pen, points, rng, eye_distance) if beard else None,
     ]
     skip = int(rng.integers(len(parts))) if leave_out else -1

@@ -64,6 +64,7 @@ def load_data(config: TrainConfig) -> RunData:
         doodle_variants=config.doodle_variants,
         doodle_cache=Path(config.out) / "doodles" if config.doodle_variants else None,
         regions=regions,
+        painted_glasses=config.painted_glasses,
     )
     return RunData(dataset, problems, described, eval_pairs, eval_about, layouts, holdout)
 
