@@ -414,10 +414,6 @@ class TrainConfig:
         for name in ("doodle_prob", "place_prob", "painted_glasses"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"--{name.replace('_', '-')} is a probability between 0 and 1.")
-        if self.painted_glasses and self.doodle_variants:
-            raise ValueError(
-                "--painted-glasses needs a fresh doodle every epoch: leave out --doodle-variants."
-            )
         for name in ("lambda_regions", "l1_parts"):
             flag = f"--{name.replace('_', '-')}"
             if getattr(self, name) < 0:

@@ -495,10 +495,6 @@ class PairDataset(torch.utils.data.Dataset):
             raise ValueError("doodle_variants is 0 or more, and needs a doodle_cache folder.")
         self.doodle_variants = doodle_variants
         self.doodle_cache = doodle_cache
-        if painted_glasses and doodle_variants:
-            raise ValueError(
-                "painted_glasses needs a fresh doodle every epoch (doodle_variants 0)."
-            )
         self.regions = regions
         self.painted_glasses = painted_glasses
         self.epoch = 0
@@ -550,15 +546,18 @@ class PairDataset(torch.utils.data.Dataset):
         """With painted_glasses, that share of the faces-layout photos train.pack found without
         glasses wear painted ones (train.glasses): (the photo, True for round frames, False for
         square). Otherwise (the photo, None). Its own random stream, so runs without it are as
-        before."""
+        before; with doodle_variants, one per variant, so a kept doodle's glasses stay painted."""
         points, _, traits = self._face_shapes(pair, photo.width)
-        rng = np.random.default_rng((self.seed, self.epoch, i, 2))
+        key = self.epoch % self.doodle_variants if self.doodle_variants else self.epoch
+        rng = np.random.default_rng((self.seed, key, i, 2))
         if traits is None or traits["glasses"] or rng.random() >= self.painted_glasses:
             return photo, None
         frames = bool(rng.random() < 0.5)
         return paint_glasses(photo, points, rng, frames), frames
 
-    def _kept_face(self, pair: Pair, photo: Image.Image, i: int) -> Image.Image:
+    def _kept_face(
+        self, pair: Pair, photo: Image.Image, i: int, frames: bool | None
+    ) -> Image.Image:
         """This epoch's variant of example i's doodle: read from doodle_cache, or drawn with its own
         seed (the same in any worker, process or resumed run) and written there for later epochs.
         The file appears whole (written aside, then renamed), so workers may race for it."""
@@ -569,7 +568,8 @@ class PairDataset(torch.utils.data.Dataset):
                 return kept.convert("L")
         except (OSError, ValueError):  # not drawn yet (or damaged): draw it
             pass
-        sketch = self._draw_face(pair, photo, np.random.default_rng((self.seed, variant, i, 1)))
+        rng = np.random.default_rng((self.seed, variant, i, 1))
+        sketch = self._draw_face(pair, photo, rng, frames)
         path.parent.mkdir(parents=True, exist_ok=True)
         aside = path.with_suffix(f".{os.getpid()}.tmp")
         sketch.save(aside, format="PNG")
@@ -592,7 +592,7 @@ class PairDataset(torch.utils.data.Dataset):
             photo, frames = self._glasses_on(pair, photo, i)
         if pair.face is not None and not doodle:
             sketch = (
-                self._kept_face(pair, photo, i)
+                self._kept_face(pair, photo, i, frames)
                 if self.doodle_variants
                 else self._draw_face(pair, photo, rng, frames)
             )
