@@ -41,6 +41,8 @@ def test_painted_frames_are_dark_on_the_drawn_lines_and_leave_the_rest_of_the_ph
         after = worn[round_frames]
         bridge = glasses_frames(LANDMARKS, round_frames)[-1][0].mean(0)
         assert at(before, bridge) - at(after, bridge) > 60
+        for temple, _ in glasses_frames(LANDMARKS, round_frames, temples=True)[3:]:
+            assert at(before, temple.mean(0)) - at(after, temple.mean(0)) > 60
         for frame, _ in glasses_frames(LANDMARKS, round_frames)[:2]:
             on_frame = [at(before, p) - at(after, p) for p in frame]
             assert np.median(on_frame) > 60
@@ -105,10 +107,18 @@ def test_a_run_paints_glasses_and_refuses_bad_shares(packed, tmp_path):
 
 def test_painted_glasses_are_always_drawn_with_the_painted_frames():
     """A doodle of a photo with painted glasses draws them every time, round or square as painted
-    (a photo's own glasses are drawn on 90% of its doodles, each shape at random)."""
+    (a photo's own glasses are drawn on 90% of its doodles, each shape at random), and their
+    temples half the time (the photo always has them)."""
     corner = glasses_frames(LANDMARKS, False)[0][0][0]
     near = (slice(round(corner[1]) - 3, round(corner[1]) + 4),
             slice(round(corner[0]) - 3, round(corner[0]) + 4))  # fmt: skip
+    arms = glasses_frames(LANDMARKS, False, temples=True)[3:]
+    assert len(arms) == 2 and len(glasses_frames(LANDMARKS, False)) == 3
+
+    def around(point) -> tuple[slice, slice]:
+        x, y = round(float(point[0])), round(float(point[1]))
+        return slice(y - 2, y + 3), slice(x - 1, x + 2)
+
     hair = np.zeros((256, 256), bool)
     ink_at_corner = {}
     for round_frames in (True, False):
@@ -119,6 +129,11 @@ def test_painted_glasses_are_always_drawn_with_the_painted_frames():
         ]
         assert all(bridge_ink(doodle) > 0.05 for doodle in doodles)
         ink_at_corner[round_frames] = np.mean([(np.asarray(d)[near] < 160).mean() for d in doodles])
+        temples = [
+            [(np.asarray(d)[around(line.mean(0))] < 160).any() for line, _ in arms] for d in doodles
+        ]
+        both, neither = temples.count([True, True]), temples.count([False, False])
+        assert both >= 8 and neither >= 3  # (ears and wobbly frames reach there now and then)
     assert ink_at_corner[False] > ink_at_corner[True] + 0.1, ink_at_corner
 
 

@@ -34,6 +34,7 @@ NOSE_WINGS = (98, 327)  # the sides of the nostrils
 NOSE_BOTTOM = 2
 CROWN, CHIN, EARS = 168, 152, ((234, 132), (454, 361))  # ear: (top, bottom) on each side
 IRISES = (468, 473)
+TEMPLE_ENDS = (234, 454)  # the face's edges at eye level, beside each eye of EYES
 SCALE = 2  # drawn at twice the size, then shrunk: smooth edges, and a 1 px pen becomes a faint line
 
 Points = np.ndarray
@@ -282,28 +283,34 @@ def _hair_and_body(
     return hair_drawn
 
 
-def glasses_frames(pts: Points, round_frames: bool) -> list[tuple[Points, bool]]:
+def glasses_frames(
+    pts: Points, round_frames: bool, temples: bool = False
+) -> list[tuple[Points, bool]]:
     """Where a pair of glasses sits on the face: each frame (a closed loop around an eye, round or
-    square) and the bridge between them, as (polyline, closed). The doodle draws these lines and
-    `train.glasses` paints frames along the same ones, so drawn and painted glasses agree."""
-    frames, inner = [], []
-    for upper, lower, _, _ in EYES.values():
+    square), the bridge between them and, with `temples`, a temple from each frame out to the
+    face's edge, as (polyline, closed). The doodle draws these lines and `train.glasses` paints
+    frames along the same ones, so drawn and painted glasses agree."""
+    frames, inner, arms = [], [], []
+    for (upper, lower, _, _), edge, out in zip(EYES.values(), TEMPLE_ENDS, (-1, 1), strict=True):
         eye = pts[upper + lower]
         c = eye.mean(0)
         rx = (eye[:, 0].max() - eye[:, 0].min()) * 0.75
-        inner.append(c + np.array([rx if not inner else -rx, 0]))
+        inner.append(c - np.array([out * rx, 0]))
         if round_frames:
             frames.append((_ellipse(c, rx, rx * 0.8, n=30), True))
         else:
             box = np.array([[-rx, -0.7 * rx], [rx, -0.7 * rx], [rx, 0.7 * rx], [-rx, 0.7 * rx]])
             frames.append((box + c, True))
-    return [*frames, (np.array(inner), False)]
+        if (pts[edge, 0] - c[0]) * out > rx * 1.1:  # the face's edge lies beyond the frame
+            arms.append((np.array([c + np.array([out * rx, 0]), [pts[edge, 0], c[1]]]), False))
+    return [*frames, (np.array(inner), False), *(arms if temples else [])]
 
 
 def _glasses(draw, pen: Pen, pts: Points, rng: np.random.Generator, round_frames=None) -> None:
-    """Glasses as the hand draws them; round or square at random unless `round_frames` says."""
+    """Glasses as the hand draws them, temples half the time; round or square at random unless
+    `round_frames` says."""
     round_frames = rng.random() < 0.5 if round_frames is None else round_frames
-    for line, closed in glasses_frames(pts, round_frames):
+    for line, closed in glasses_frames(pts, round_frames, temples=rng.random() < 0.5):
         pen.line(draw, line, closed=closed)
 
 

@@ -18,24 +18,17 @@ from train.doodle import IRISES, glasses_frames
 FRAME_COLOURS = np.array(
     [(24, 24, 28), (52, 36, 28), (88, 58, 38), (62, 64, 70), (32, 36, 62), (120, 108, 92)], float
 )  # black, dark brown, tortoiseshell, grey, navy, brushed metal
-SIDES = (234, 454)  # the face's edges at eye level, on the side of each frame
 SCALE = 2  # drawn at twice the size, then shrunk: smooth edges
 
 
 def paint_glasses(
     photo: Image.Image, points: np.ndarray, rng: np.random.Generator, round_frames: bool
 ) -> Image.Image:
-    """The photo (RGB) wearing glasses: frames along `glasses_frames(points, round_frames)`, with
-    temples out to the face's edges. `points` are the 478 face-mesh landmarks in the photo's pixels."""
+    """The photo (RGB) wearing glasses along `glasses_frames(points, round_frames, temples=True)`.
+    `points` are the 478 face-mesh landmarks in the photo's pixels."""
     eye_distance = float(np.linalg.norm(points[IRISES[0]] - points[IRISES[1]]))
     width = max(1.0, eye_distance * rng.uniform(0.04, 0.08))
-    lines = glasses_frames(points, round_frames)
-    for (frame, _), side in zip(
-        lines[:2], SIDES, strict=True
-    ):  # a temple from the frame's outer edge
-        outer = frame[np.argmin(np.abs(frame[:, 0] - points[side, 0]))]
-        if abs(points[side, 0] - outer[0]) > width:
-            lines.append((np.array([outer, [points[side, 0], outer[1]]]), False))
+    lines = glasses_frames(points, round_frames, temples=True)
     mask = Image.new("L", (photo.width * SCALE, photo.height * SCALE), 0)
     draw = ImageDraw.Draw(mask)
     for line, closed in lines:
