@@ -533,7 +533,9 @@ class PairDataset(torch.utils.data.Dataset):
         points, person, traits = self._face_shapes(pair, photo.width, frames)
         return draw_doodle(points, person, rng, photo.width, traits)
 
-    def _face_regions(self, pair: Pair, photo: Image.Image, frames: bool | None) -> Image.Image:
+    def _face_regions(
+        self, pair: Pair, photo: Image.Image, frames: bool | None = None
+    ) -> Image.Image:
         """The region map of train.regions for a faces-layout photo; all IGNORE for other pairs."""
         if pair.face is None:
             return Image.new("L", photo.size, IGNORE)
