@@ -306,7 +306,9 @@ def glasses_frames(
     return [*frames, (np.array(inner), False), *(arms if temples else [])]
 
 
-def _glasses(draw, pen: Pen, pts: Points, rng: np.random.Generator, round_frames=None) -> None:
+def _glasses(
+    draw, pen: Pen, pts: Points, rng: np.random.Generator, round_frames: bool | None = None
+) -> None:
     """Glasses as the hand draws them, temples half the time; round or square at random unless
     `round_frames` says."""
     round_frames = rng.random() < 0.5 if round_frames is None else round_frames
