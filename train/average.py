@@ -21,28 +21,18 @@ from pathlib import Path
 from pix2pix.checkpoint import resolve_file
 from pix2pix.framing import FRAMER_NAME
 from pix2pix.networks import UNetGenerator
+from train.publish import CARD_HEAD, USAGE, card_license
 
-CARD = """---
-library_name: sketch2photo
-license: other
-{license_name}pipeline_tag: image-to-image
-tags:
-- pix2pix
-- sketch-to-photo
-- image-to-image
----
-
-# sketch2photo generator
-
-The average, parameter by parameter, of pix2pix generators (U-Net, ngf {ngf}) fine-tuned from one
+CARD = (
+    CARD_HEAD
+    + """The average, parameter by parameter, of pix2pix generators (U-Net, ngf {ngf}) fine-tuned from one
 another:
 
 {mix}
 
-```python
-from pix2pix import Translator
-photo = Translator("path/to/this/folder").translate("sketch.png")
-```
+"""
+    + USAGE.format(model_ref="path/to/this/folder")
+    + """
 
 ## Data
 
@@ -55,6 +45,7 @@ each (the card's license is `other`; see each model's card). Check them before p
 python -m train.average {command}
 ```
 """
+)
 
 
 def average_generators(models: list[str], weights: list[float]) -> UNetGenerator:
@@ -85,18 +76,6 @@ def average_generators(models: list[str], weights: list[float]) -> UNetGenerator
     return soup
 
 
-def license_names(models: list[str]) -> set[str]:
-    """The license_name of each local model's card (Hub models' cards are not read)."""
-    names = set()
-    for model in models:
-        card = Path(model).expanduser() / "README.md"
-        if card.is_file():
-            for line in card.read_text().splitlines():
-                if line.startswith("license_name:"):
-                    names.add(line.partition(":")[2].strip())
-    return names
-
-
 def write_soup(
     models: list[str], weights: list[float], out: Path, half: bool, command: str
 ) -> UNetGenerator:
@@ -110,7 +89,7 @@ def write_soup(
         framing = f"## Framing\n\nThe framer of `{models[0]}`.\n\n"
     except ValueError:
         pass  # the first model has no framer: neither has the average
-    names = license_names(models)
+    names = {card_license(m) for m in models} - {None}
     total = sum(weights)
     card = CARD.format(
         license_name=f"license_name: {names.pop()}\n" if len(names) == 1 else "",

@@ -20,7 +20,7 @@ from pix2pix.networks import UNetGenerator
 from train.config import TrainConfig
 from train.data import RunData
 
-CARD = """---
+CARD_HEAD = """---
 library_name: sketch2photo
 license: other
 {license_name}pipeline_tag: image-to-image
@@ -32,14 +32,22 @@ tags:
 
 # sketch2photo generator
 
-A pix2pix generator (U-Net{decoder}, ngf {ngf}, {size}x{size}, {direction}) trained with
+"""  # every model card's opening: the Hub reads its front matter (the terms, the task)
+
+USAGE = """```python
+from pix2pix import Translator
+photo = Translator("{model_ref}").translate("sketch.png")
+```"""
+
+CARD = (
+    CARD_HEAD
+    + """A pix2pix generator (U-Net{decoder}, ngf {ngf}, {size}x{size}, {direction}) trained with
 sketch2photo's trainer (pix2pix, [Isola et al. 2017](https://arxiv.org/abs/1611.07004)): L1 x {lambda_l1} + {gan_mode} GAN loss against a
 {disc} discriminator, Adam lr {lr}, batch size {batch_size}, {trained}.
 
-```python
-from pix2pix import Translator
-photo = Translator("{model_ref}").translate("sketch.png")
-```
+"""
+    + USAGE
+    + """
 
 ## Data
 
@@ -55,6 +63,7 @@ photo = Translator("{model_ref}").translate("sketch.png")
 {command}
 ```
 """
+)
 
 
 FRAMED_LAYOUTS = ("faces", "cuhk")  # framed as the bundled framer learnt (train.faces, CUHK)
@@ -178,9 +187,12 @@ def write_card(
 
 def base_license(config: TrainConfig) -> str | None:
     """The license_name of a local --init-from model's card, if it has one."""
-    if not config.init_from:
-        return None
-    card = Path(config.init_from).expanduser() / "README.md"
+    return card_license(config.init_from) if config.init_from else None
+
+
+def card_license(model: str | Path) -> str | None:
+    """The license_name in a local model folder's card (None for a Hub id or a card without one)."""
+    card = Path(model).expanduser() / "README.md"
     if not card.is_file():
         return None
     for line in card.read_text().splitlines():
