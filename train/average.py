@@ -18,7 +18,6 @@ import shutil
 import sys
 from pathlib import Path
 
-from pix2pix.checkpoint import resolve_file
 from pix2pix.framing import FRAMER_NAME
 from pix2pix.networks import UNetGenerator
 from train.publish import CARD_HEAD, USAGE, card_license
@@ -48,15 +47,20 @@ python -m train.average {command}
 )
 
 
-def average_generators(models: list[str], weights: list[float]) -> UNetGenerator:
-    """The weighted average of the generators saved in `models` (folders or Hub repo ids)."""
+def mix_shares(models: list[str], weights: list[float]) -> list[float]:
+    """Each model's share of the average: its weight over the sum, after checking the weights."""
     if len(models) < 2:
         raise ValueError("Averaging needs at least two models.")
     if len(weights) != len(models):
         raise ValueError(f"{len(models)} models need {len(models)} weights, not {len(weights)}.")
     if any(w < 0 for w in weights) or sum(weights) <= 0:
         raise ValueError("The weights must be non-negative and not all zero.")
-    total = sum(weights)
+    return [w / sum(weights) for w in weights]
+
+
+def average_generators(models: list[str], shares: list[float]) -> UNetGenerator:
+    """The average of the generators saved in `models` (folders or Hub repo ids), each counted with
+    its share (mix_shares)."""
     generators = [UNetGenerator.from_pretrained(m) for m in models]
     for model, generator in zip(models[1:], generators[1:], strict=True):
         if generator.config != generators[0].config:
@@ -69,7 +73,7 @@ def average_generators(models: list[str], weights: list[float]) -> UNetGenerator
     mixed = {}
     for key, first in states[0].items():
         if first.is_floating_point():
-            mixed[key] = sum(w / total * s[key] for w, s in zip(weights, states, strict=True))
+            mixed[key] = sum(share * s[key] for share, s in zip(shares, states, strict=True))
         else:  # num_batches_tracked: a count, not a weight
             mixed[key] = first
     soup.load_state_dict(mixed)
@@ -78,28 +82,29 @@ def average_generators(models: list[str], weights: list[float]) -> UNetGenerator
 
 def write_soup(
     models: list[str], weights: list[float], out: Path, half: bool, command: str
-) -> UNetGenerator:
-    """Average, save (config, weights, the first model's framer) and write the card."""
-    soup = average_generators(models, weights)
+) -> None:
+    """Average, save (config, weights, the first model's framer) and write the card.
+
+    The framer is carried as train.publish carries a base model's: from a local folder only (the
+    Translator reads a framer beside a local model, never from the Hub)."""
+    shares = mix_shares(models, weights)
+    soup = average_generators(models, shares)
     out.mkdir(parents=True, exist_ok=True)
     (soup.half() if half else soup).save_pretrained(out)
+    framer = Path(models[0]).expanduser() / FRAMER_NAME
     framing = ""
-    try:
-        shutil.copyfile(resolve_file(models[0], FRAMER_NAME), out / FRAMER_NAME)
+    if framer.is_file():
+        shutil.copyfile(framer, out / FRAMER_NAME)
         framing = f"## Framing\n\nThe framer of `{models[0]}`.\n\n"
-    except ValueError:
-        pass  # the first model has no framer: neither has the average
     names = {card_license(m) for m in models} - {None}
-    total = sum(weights)
     card = CARD.format(
         license_name=f"license_name: {names.pop()}\n" if len(names) == 1 else "",
         ngf=soup.config.ngf,
-        mix="\n".join(f"- `{m}` x {w / total:.3g}" for m, w in zip(models, weights, strict=True)),
+        mix="\n".join(f"- `{m}` x {share:.3g}" for m, share in zip(models, shares, strict=True)),
         framing=framing,
         command=command,
     )
     (out / "README.md").write_text(card)
-    return soup.float()
 
 
 def main(argv: list[str] | None = None) -> int:
