@@ -48,9 +48,10 @@ candidate() {  # NAME: that candidate's own settings
     A) echo --gan-mode hinge --d-scales 2 --lambda-fm 10 --lambda-l1 10 --diffaugment ;;
     # B: the paper's loss (vanilla GAN, L1 x 100, one 70x70 PatchGAN) with feature matching
     B) echo --lambda-fm 10 ;;
-    # R: A with the face-region discriminator x 2 (regions, glasses and beards named per pixel);
-    # never trained past 3,500 CPU steps (docs/realism.md)
-    R) echo "$(candidate A) --lambda-regions 2" ;;
+    # R: A with the face-region discriminator x 2 (regions, glasses and beards named per pixel)
+    # and glasses painted on half the photos without them (on the CPU the only recipe that moved
+    # drawn glasses: 2 -> 9-13 levels); never trained past 3,500 CPU steps (docs/realism.md)
+    R) echo "$(candidate A) --lambda-regions 2 --painted-glasses 0.5" ;;
     # T: a teacher, R's losses with four times the live generator's weights (ngf 32)
     T) echo "$(candidate R) --ngf 32" ;;
     # S: the live generator taught by T's photos (L1 x 100 on them: one photo per sketch, no blur)
