@@ -35,6 +35,8 @@ from torch import nn
 from pix2pix.checkpoint import load_strict
 
 FRAMER_NAME = "framer.safetensors"
+
+
 EYE_DISTANCE = 0.21  # of the side: where train.faces puts the eyes, as in the CUHK portraits
 EYE_HEIGHT = 0.50
 # The spread of the training pairs around that (train.faces.alignment): the eye distance times a
@@ -51,6 +53,13 @@ SETTLE_STEPS = 30  # at most; it stops when an eye moves less than a twentieth o
 MIN_INK = 0.002  # share of dark pixels below which there is no face yet (a blank or a first stroke)
 INPUT_SIZE = 128
 FADE = 9  # pixels over which a moved-back photo fades into the paper
+
+
+def framer_beside(folder: str | Path) -> Path | None:
+    """The framer file saved beside a local model folder's generator, or None. Framers are read
+    from local folders only (never the Hub), so a model fetched by repo id runs as drawn."""
+    path = Path(folder).expanduser() / FRAMER_NAME
+    return path if path.is_file() else None
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ from PIL import Image
 
 from pix2pix.export import onnx_session
 from pix2pix.framing import (
-    FRAMER_NAME,
     Frame,
     Framer,
     average_views,
     frame,
     frame_for,
+    framer_beside,
     shifted_views,
     shrink,
     unframe,
@@ -80,8 +80,8 @@ def load_framer(model_or_path: UNetGenerator | str | Path | None) -> Framer | No
     folder = DEFAULT_MODEL if model_or_path is None else model_or_path
     if isinstance(folder, UNetGenerator):
         return None
-    path = Path(folder).expanduser() / FRAMER_NAME
-    return Framer.load(path) if path.is_file() else None
+    path = framer_beside(folder)
+    return Framer.load(path) if path is not None else None
 
 
 def cpu_has_bf16() -> bool:

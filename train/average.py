@@ -18,7 +18,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from pix2pix.framing import FRAMER_NAME
+from pix2pix.framing import FRAMER_NAME, framer_beside
 from pix2pix.networks import UNetGenerator
 from train.publish import CARD_HEAD, USAGE, card_license
 
@@ -85,15 +85,14 @@ def write_soup(
 ) -> None:
     """Average, save (config, weights, the first model's framer) and write the card.
 
-    The framer is carried as train.publish carries a base model's: from a local folder only (the
-    Translator reads a framer beside a local model, never from the Hub)."""
+    The framer is carried from a local folder only (framer_beside), as the Translator reads it."""
     shares = mix_shares(models, weights)
     soup = average_generators(models, shares)
     out.mkdir(parents=True, exist_ok=True)
     (soup.half() if half else soup).save_pretrained(out)
-    framer = Path(models[0]).expanduser() / FRAMER_NAME
+    framer = framer_beside(models[0])
     framing = ""
-    if framer.is_file():
+    if framer is not None:
         shutil.copyfile(framer, out / FRAMER_NAME)
         framing = f"## Framing\n\nThe framer of `{models[0]}`.\n\n"
     names = {card_license(m) for m in models} - {None}

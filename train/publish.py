@@ -15,7 +15,7 @@ from pathlib import Path
 
 from huggingface_hub import HfApi, get_token
 
-from pix2pix.framing import FRAMER_NAME
+from pix2pix.framing import FRAMER_NAME, framer_beside
 from pix2pix.networks import UNetGenerator
 from train.config import TrainConfig
 from train.data import RunData
@@ -74,8 +74,8 @@ def carry_framer(config: TrainConfig, data: RunData, model_dir: Path) -> str:
     learnt the same framing (every source is train.faces pairs or CUHK portraits), and say so;
     otherwise say plainly that faces drawn small or off-centre are not moved."""
     base = Path(config.init_from).expanduser() if config.init_from else None
-    framer = base / FRAMER_NAME if base is not None else None
-    if framer is not None and framer.is_file():
+    framer = framer_beside(base) if base is not None else None
+    if framer is not None:
         if all(layout in FRAMED_LAYOUTS for layout in data.layouts):
             shutil.copyfile(framer, model_dir / FRAMER_NAME)
             return (
